@@ -1,0 +1,16 @@
+"""The `hardneg` command line: one sub-command per stage."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="hardneg: generate queries, mine and validate hard negatives, export, train, evaluate.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+
+
+@app.callback()
+def main() -> None:
+    """hardneg command line."""
+
+
+# Stage commands register here (one import each).

@@ -1,0 +1,6 @@
+"""The shared data model and its loaders/writers."""
+
+from hardneg.data.errors import DataError
+from hardneg.data.model import Corpus, Dataset, Qrels, Queries
+
+__all__ = ["Corpus", "DataError", "Dataset", "Qrels", "Queries"]

@@ -1,0 +1,78 @@
+"""Line-numbered JSONL/TSV reading (plain or .gz) and atomic writing."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from hardneg.data.errors import DataError
+
+
+def open_text(path: str | Path, mode: str = "rt"):
+    path = Path(path)
+    if path.suffix == ".gz":
+        return gzip.open(path, mode, encoding="utf-8", newline="")
+    return open(path, mode, encoding="utf-8", newline="")
+
+
+def find(path: Path) -> Path | None:
+    """`path` or `path.gz`, whichever exists."""
+    for p in (path, path.with_name(path.name + ".gz")):
+        if p.exists():
+            return p
+    return None
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line; malformed lines raise DataError."""
+    with open_text(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"malformed JSON ({e.msg} at column {e.colno})", path, n) from None
+            if not isinstance(obj, dict):
+                raise DataError("expected a JSON object", path, n)
+            yield n, obj
+
+
+def dumps(obj: dict) -> str:
+    """The one JSON line format we write (matches BEIR's files byte for byte)."""
+    return json.dumps(obj, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w") -> Iterator[io.TextIOBase]:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        if path.suffix == ".gz":
+            f = gzip.open(tmp, mode + "t" if "b" not in mode else mode, encoding="utf-8", newline="")
+        elif "b" in mode:
+            f = open(tmp, mode)
+        else:
+            f = open(tmp, mode, encoding="utf-8", newline="")
+        with f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_jsonl(path: str | Path, rows) -> None:
+    with atomic_write(path) as f:
+        for row in rows:
+            f.write(dumps(row) + "\n")
