@@ -1,0 +1,147 @@
+"""Training data: read exported files into query groups, then lay them out as each loss expects."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hardneg.data.errors import DataError
+from hardneg.data.model import Dataset
+
+log = logging.getLogger(__name__)
+
+SCORE_COLS = ("scores", "score")
+LABEL_COLS = ("label", "labels", "margin")
+
+
+@dataclass
+class Groups:
+    """One row per (anchor, positive): its negatives and, when known, the miner's scores (cosine or logits)."""
+
+    anchors: list[str] = field(default_factory=list)
+    positives: list[str] = field(default_factory=list)
+    negatives: list[list[str]] = field(default_factory=list)
+    pos_scores: list[float | None] = field(default_factory=list)
+    neg_scores: list[list[float] | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.anchors)
+
+    def add(self, anchor: str, positive: str, negs: list[str], pos_score=None, neg_scores=None) -> None:
+        self.anchors.append(anchor)
+        self.positives.append(positive)
+        self.negatives.append(list(negs))
+        self.pos_scores.append(pos_score)
+        self.neg_scores.append(None if neg_scores is None else list(neg_scores))
+
+    def n_negatives(self) -> int:
+        return sum(len(n) for n in self.negatives)
+
+
+def pairs_from_dataset(ds: Dataset) -> Groups:
+    """(query, positive document) pairs of a split, no negatives; documents as 'title text'."""
+    texts = ds.corpus.full_texts()
+    g = Groups()
+    for qid, docs in ds.positives().items():
+        if qid not in ds.queries:
+            continue
+        for did in docs:
+            g.add(ds.queries.text(qid), texts[ds.corpus.index(did)], [])
+    return g
+
+
+def _table(path: Path):
+    """An HF dataset from a saved folder, parquet, jsonl or csv file."""
+    import datasets
+
+    if path.is_dir():
+        if (path / "dataset_info.json").exists() or (path / "state.json").exists():
+            return datasets.load_from_disk(str(path))
+        files = sorted(path.glob("*.parquet"))
+        if not files:
+            raise DataError("folder holds neither a saved HF dataset nor parquet files", path)
+        return datasets.Dataset.from_parquet([str(f) for f in files])
+    if not path.exists():
+        raise DataError("training data file does not exist", path)
+    kind = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}.get(path.suffix)
+    if kind is None:
+        raise DataError("unknown training data format (use a saved HF dataset, .parquet, .jsonl or .csv)", path)
+    return getattr(datasets.Dataset, f"from_{kind}")(str(path))
+
+
+def _check_str(v, path: Path, row: int, col: str) -> str:
+    if not isinstance(v, str):
+        raise DataError(f"expected a string, got {type(v).__name__}", path, row + 1, col)
+    return v
+
+
+def read_groups(path: str | Path) -> Groups:
+    """Read ST-style training data: pair, triplet, n-tuple, labeled-pair, labeled-list, or MarginMSE rows.
+
+    Columns are positional as in sentence-transformers: anchor, positive, negatives...; a `label` column marks
+    labeled pairs (1/0), or a margin when the row also has a negative; `scores` lists [positive, negatives...].
+    Rows with the same anchor and positive are merged. Row numbers in errors are 1-based.
+    """
+    path = Path(path)
+    tab = _table(path)
+    cols = list(tab.column_names)
+    text_cols = [c for c in cols if c not in SCORE_COLS + LABEL_COLS]
+    label_col = next((c for c in LABEL_COLS if c in cols), None)
+    score_col = next((c for c in SCORE_COLS if c in cols), None)
+    if len(text_cols) < 2:
+        raise DataError(f"need at least an anchor and a positive column, found {cols}", path)
+    g = Groups()
+    where: dict[tuple[str, str], int] = {}
+    labeled = label_col is not None and len(text_cols) == 2
+    pending: dict[str, list[tuple[str, float]]] = {}
+    for i, row in enumerate(tab):
+        anchor = _check_str(row[text_cols[0]], path, i, text_cols[0])
+        second = row[text_cols[1]]
+        if labeled and isinstance(second, list):  # labeled-list: (query, [docs], [labels])
+            labels = row[label_col]
+            if not isinstance(labels, list) or len(labels) != len(second):
+                raise DataError("labels must be a list as long as the documents", path, i + 1, label_col)
+            docs = [_check_str(d, path, i, text_cols[1]) for d in second]
+            pos = [d for d, y in zip(docs, labels) if y and y > 0]
+            neg = [d for d, y in zip(docs, labels) if not y or y <= 0]
+            for p in pos:
+                g.add(anchor, p, neg)
+            continue
+        if labeled:  # labeled-pair: (query, doc, 1|0)
+            y = row[label_col]
+            if not isinstance(y, (int, float)):
+                raise DataError(f"expected a number, got {type(y).__name__}", path, i + 1, label_col)
+            pending.setdefault(anchor, []).append((_check_str(second, path, i, text_cols[1]), float(y)))
+            continue
+        positive = _check_str(second, path, i, text_cols[1])
+        negs = [_check_str(row[c], path, i, c) for c in text_cols[2:] if row[c] is not None]
+        scores = row[score_col] if score_col else None
+        pos_s, neg_s = None, None
+        if scores is not None:
+            if not isinstance(scores, list) or len(scores) != 1 + len(text_cols) - 2:
+                raise DataError("scores must list the positive's then each negative's score", path, i + 1, score_col)
+            pos_s, neg_s = float(scores[0]), [float(s) for s in scores[1:1 + len(negs)]]
+        elif label_col is not None and negs:  # MarginMSE row: margin = score(pos) - score(neg)
+            m = row[label_col]
+            if not isinstance(m, (int, float)) or len(negs) != 1:
+                raise DataError("a margin row needs one negative and a numeric margin", path, i + 1, label_col)
+            pos_s, neg_s = 0.0, [-float(m)]
+        key = (anchor, positive)
+        if key in where:
+            j = where[key]
+            g.negatives[j].extend(negs)
+            if neg_s is not None and g.neg_scores[j] is not None:
+                g.neg_scores[j].extend(neg_s)
+        else:
+            where[key] = len(g)
+            g.add(anchor, positive, negs, pos_s, neg_s)
+    for anchor, docs in pending.items():
+        neg = [d for d, y in docs if y <= 0]
+        for d, y in docs:
+            if y > 0:
+                g.add(anchor, d, neg)
+    if not len(g):
+        raise DataError("no (anchor, positive) rows found", path)
+    log.info("read %d groups with %d negatives from %s", len(g), g.n_negatives(), path)
+    return g

@@ -1,0 +1,184 @@
+"""Thin wrappers over SentenceTransformerTrainer and CrossEncoderTrainer: config in, saved model out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from hardneg.data.errors import DataError
+from hardneg.data.model import Dataset
+from hardneg.train.data import Groups
+from hardneg.train.losses import build_loss, get_loss, layout
+
+log = logging.getLogger(__name__)
+
+SAMPLERS = {"batch_sampler": "batch_sampler", "no_duplicates": "no_duplicates", "group_by_label": "group_by_label"}
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters shared by every cell of an experiment (learning rate in optimizer units)."""
+
+    model: str = "minilm"
+    loss: str = "mnrl"
+    epochs: float = 1.0
+    batch_size: int = 32
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    max_seq_length: int = 256
+    seed: int = 42
+    n_negatives: int | None = None
+    guide: str | None = None
+    mini_batch_size: int = 16
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        get_loss(self.loss)
+        for name in ("batch_size", "max_seq_length", "mini_batch_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise DataError(f"must be a positive integer, got {getattr(self, name)!r}", field=name)
+        for name in ("epochs", "learning_rate"):
+            if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) <= 0:
+                raise DataError(f"must be a positive number, got {getattr(self, name)!r}", field=name)
+        if not isinstance(self.warmup_ratio, (int, float)) or not 0 <= self.warmup_ratio < 1:
+            raise DataError(f"must be in [0, 1), got {self.warmup_ratio!r}", field="warmup_ratio")
+        if self.n_negatives is not None and (not isinstance(self.n_negatives, int) or self.n_negatives < 0):
+            raise DataError(f"must be a non-negative integer, got {self.n_negatives!r}", field="n_negatives")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    path: Path
+    rows: int
+    seconds: float
+    eval: dict = field(default_factory=dict)
+
+
+def resolve(model: str) -> str:
+    """A local path for 'minilm', 'mpnet', a folder or a hub id (via the retrieval stage's resolver)."""
+    try:
+        from hardneg.retrieve.models import resolve_model
+    except ImportError:  # the resolver has not landed: accept folders and hub ids as they are
+        return model
+    return str(resolve_model(model))
+
+
+def ir_evaluator(ds: Dataset, name: str = "eval", batch_size: int = 64):
+    """ST's InformationRetrievalEvaluator over a split: nDCG@10, MRR@10, Recall@1/3/10/100 (cosine)."""
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+    rel = {q: set(d) for q, d in ds.positives().items() if d and q in ds.queries}
+    return InformationRetrievalEvaluator(
+        queries={q: ds.queries.text(q) for q in rel}, corpus=dict(zip(ds.corpus.ids, ds.corpus.full_texts())),
+        relevant_docs=rel, mrr_at_k=[10], ndcg_at_k=[10], accuracy_at_k=[1, 10],
+        precision_recall_at_k=[1, 3, 10, 100], map_at_k=[100], batch_size=batch_size, name=name,
+        write_csv=False)
+
+
+def _progress_callback(total_hint: str):
+    from rich.progress import Progress
+    from transformers import TrainerCallback
+
+    class RichProgress(TrainerCallback):
+        """A rich progress bar over optimizer steps."""
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.p = Progress(transient=True)
+            self.p.start()
+            self.t = self.p.add_task(total_hint, total=state.max_steps)
+
+        def on_step_end(self, args, state, control, **kw):
+            self.p.update(self.t, completed=state.global_step)
+
+        def on_train_end(self, args, state, control, **kw):
+            self.p.stop()
+
+    return RichProgress()
+
+
+def _args(cls, cfg: TrainConfig, out: Path, sampler: str, has_eval: bool, progress: bool):
+    return cls(
+        output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, warmup_steps=float(cfg.warmup_ratio),
+        seed=cfg.seed, data_seed=cfg.seed, batch_sampler=SAMPLERS[sampler], save_strategy="no", report_to="none",
+        eval_strategy="epoch" if has_eval else "no", logging_steps=max(1, 10), disable_tqdm=True,
+        dataloader_drop_last=False, use_cpu=not _cuda(), **cfg.extra)
+
+
+def _quiet(trainer) -> None:
+    """Drop transformers' stdout printer; losses go to the log instead."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def train_bi_encoder(groups: Groups, cfg: TrainConfig, out: str | Path, eval_ds: Dataset | None = None,
+                     progress: bool = False) -> TrainResult:
+    """Fine-tune a SentenceTransformer on the groups with cfg.loss; saves the model to `out`."""
+    import datasets
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+    from sentence_transformers import SentenceTransformerTrainingArguments as Args
+    from transformers import set_seed
+
+    spec = get_loss(cfg.loss)
+    if spec.cross:
+        raise DataError(f"loss '{cfg.loss}' is a cross-encoder loss; use train_cross_encoder", field="loss")
+    out = Path(out)
+    set_seed(cfg.seed)
+    model = SentenceTransformer(resolve(cfg.model), device="cuda" if _cuda() else "cpu")
+    model.max_seq_length = cfg.max_seq_length
+    guide = SentenceTransformer(resolve(cfg.guide)) if cfg.guide else None
+    loss = build_loss(spec, model, guide=guide, mini_batch_size=cfg.mini_batch_size)
+    train = datasets.Dataset.from_dict(layout(groups, spec, cfg.n_negatives))
+    evaluator = ir_evaluator(eval_ds) if eval_ds is not None else None
+    trainer = SentenceTransformerTrainer(
+        model=model, args=_args(Args, cfg, out, spec.sampler, evaluator is not None, progress),
+        train_dataset=train, loss=loss, evaluator=evaluator,
+        callbacks=[_progress_callback(f"train {cfg.loss}")] if progress else None)
+    _quiet(trainer)
+    t0 = time.perf_counter()
+    trainer.train()
+    secs = time.perf_counter() - t0
+    model.save(str(out))
+    ev = evaluator(model) if evaluator is not None else {}
+    log.info("trained %s on %d rows in %.1fs", cfg.loss, len(train), secs)
+    return TrainResult(out, len(train), secs, ev)
+
+
+def train_cross_encoder(groups: Groups, cfg: TrainConfig, out: str | Path, progress: bool = False) -> TrainResult:
+    """Train a reranker (one logit per pair) from the groups with BCE or a listwise loss; saves it to `out`."""
+    import datasets
+    from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from transformers import set_seed
+
+    spec = get_loss(cfg.loss)
+    if not spec.cross:
+        raise DataError(f"loss '{cfg.loss}' is a bi-encoder loss; use bce, listnet or lambda", field="loss")
+    out = Path(out)
+    set_seed(cfg.seed)
+    model = CrossEncoder(resolve(cfg.model), num_labels=1, max_length=cfg.max_seq_length,
+                         device="cuda" if _cuda() else "cpu")
+    loss = build_loss(spec, model)
+    train = datasets.Dataset.from_dict(layout(groups, spec, cfg.n_negatives))
+    trainer = CrossEncoderTrainer(
+        model=model, args=_args(CrossEncoderTrainingArguments, cfg, out, spec.sampler, False, progress),
+        train_dataset=train, loss=loss,
+        callbacks=[_progress_callback(f"train {cfg.loss}")] if progress else None)
+    _quiet(trainer)
+    t0 = time.perf_counter()
+    trainer.train()
+    secs = time.perf_counter() - t0
+    model.save(str(out))
+    log.info("trained reranker %s on %d rows in %.1fs", cfg.loss, len(train), secs)
+    return TrainResult(out, len(train), secs)

@@ -1,0 +1,113 @@
+"""Each loss builds and trains one step on the tiny BERT; data readers merge and validate rows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hardneg.data.errors import DataError
+from hardneg.train.data import Groups, read_groups
+from hardneg.train.losses import LOSSES, get_loss, layout
+from hardneg.train.trainer import TrainConfig, train_bi_encoder, train_cross_encoder
+
+ROWS = [("which animals purr", "Cats are small domesticated carnivorous mammals that purr.",
+         ["Dogs are loyal domesticated animals descended from wolves.", "Tea is an aromatic beverage."]),
+        ("capital of France", "Paris is the capital and largest city of France.",
+         ["Berlin is the capital and largest city of Germany.", "Mars is the fourth planet from the Sun."]),
+        ("hot planet near the sun", "Venus is the second planet from the Sun and very hot.",
+         ["Mars is the fourth planet from the Sun, the red planet.", "Coffee is a brewed drink."]),
+        ("hormone controlling blood sugar", "Insulin is a hormone that regulates blood glucose levels.",
+         ["Vaccines train the immune system to recognise pathogens.", "Rust is a systems language."])]
+
+
+def tiny_groups() -> Groups:
+    g = Groups()
+    for i, (a, p, ns) in enumerate(ROWS):
+        g.add(a, p, ns, 0.8, [0.5 - 0.1 * i, 0.3])
+    return g
+
+
+@pytest.mark.parametrize("loss", [n for n, s in LOSSES.items() if not s.cross])
+def test_bi_encoder_loss_trains_one_step(loss, tiny_bert, tmp_path):
+    cfg = TrainConfig(model=str(tiny_bert), loss=loss, epochs=1, batch_size=8, max_seq_length=32, warmup_ratio=0.0,
+                      learning_rate=1e-3,
+                      guide=str(tiny_bert) if loss == "gist" else None, mini_batch_size=4)
+    res = train_bi_encoder(tiny_groups(), cfg, tmp_path / "m")
+    assert (tmp_path / "m" / "modules.json").exists()
+    assert res.rows == len(layout(tiny_groups(), get_loss(loss))["label" if loss == "batch-hard-triplet"
+                                                                   else next(iter(layout(tiny_groups(),
+                                                                                         get_loss(loss))))])
+    from sentence_transformers import SentenceTransformer
+
+    before = SentenceTransformer(str(tiny_bert)).encode(["capital of France"])
+    after = SentenceTransformer(str(tmp_path / "m")).encode(["capital of France"])
+    assert not np.allclose(before, after), "one optimizer step must change the weights"
+
+
+@pytest.mark.parametrize("loss", ["bce", "listnet", "lambda"])
+def test_cross_encoder_loss_trains_one_step(loss, tiny_cross_encoder, tmp_path):
+    cfg = TrainConfig(model=str(tiny_cross_encoder), loss=loss, epochs=1, batch_size=16, max_seq_length=32)
+    res = train_cross_encoder(tiny_groups(), cfg, tmp_path / "ce")
+    assert res.rows == (12 if loss == "bce" else 4)
+    from sentence_transformers import CrossEncoder
+
+    scores = CrossEncoder(str(tmp_path / "ce")).predict([("capital of France", "Paris is the capital.")])
+    assert np.isfinite(scores).all()
+
+
+def test_layouts():
+    g = tiny_groups()
+    t = layout(g, get_loss("mnrl"), n_negatives=1)
+    assert list(t) == ["anchor", "positive", "negative_1"] and len(t["anchor"]) == 4
+    m = layout(g, get_loss("margin-mse"))
+    assert len(m["label"]) == 8 and m["label"][0] == pytest.approx(0.3)
+    lp = layout(g, get_loss("contrastive"))
+    assert lp["label"][:3] == [1, 0, 0]
+    lab = layout(g, get_loss("batch-hard-triplet"))
+    assert lab["label"] == [0, 0, 1, 1, 2, 2, 3, 3]
+    with pytest.raises(DataError, match="needs negatives"):
+        layout(Groups(["q"], ["p"], [[]], [None], [None]), get_loss("triplet"))
+
+
+def test_read_groups_formats(tmp_path):
+    import datasets
+
+    trip = tmp_path / "trip.jsonl"
+    trip.write_text("\n".join(json.dumps({"query": a, "answer": p, "negative": n}) for a, p, ns in ROWS
+                              for n in ns) + "\n")
+    g = read_groups(trip)
+    assert len(g) == 4 and g.negatives[0] == ROWS[0][2]
+    nt = tmp_path / "nt"
+    datasets.Dataset.from_dict({"q": [r[0] for r in ROWS], "p": [r[1] for r in ROWS],
+                                "negative_1": [r[2][0] for r in ROWS], "negative_2": [r[2][1] for r in ROWS],
+                                "scores": [[0.9, 0.4, 0.2]] * 4}).save_to_disk(str(nt))
+    g = read_groups(nt)
+    assert g.neg_scores[0] == pytest.approx([0.4, 0.2]) and len(g.negatives[3]) == 2
+    lp = tmp_path / "lp.parquet"
+    datasets.Dataset.from_dict({"query": ["a", "a", "a"], "doc": ["p", "n1", "n2"], "label": [1, 0, 0]}
+                               ).to_parquet(str(lp))
+    g = read_groups(lp)
+    assert g.positives == ["p"] and g.negatives == [["n1", "n2"]]
+    ll = tmp_path / "ll.jsonl"
+    ll.write_text(json.dumps({"query": "a", "docs": ["p", "n"], "labels": [1, 0]}) + "\n")
+    assert read_groups(ll).negatives == [["n"]]
+
+
+def test_read_groups_errors_name_row_and_field(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"query": "a", "answer": "p"}) + "\n" + json.dumps({"query": 3, "answer": "p"}) + "\n")
+    with pytest.raises(DataError, match=r"bad.jsonl, line 2, field 'query'"):
+        read_groups(bad)
+    with pytest.raises(DataError, match="does not exist"):
+        read_groups(tmp_path / "nope.parquet")
+
+
+def test_config_errors_name_field():
+    with pytest.raises(DataError, match="field 'loss'"):
+        TrainConfig(loss="nope")
+    with pytest.raises(DataError, match="field 'batch_size'"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(DataError, match="field 'warmup_ratio'"):
+        TrainConfig(warmup_ratio=1.5)
