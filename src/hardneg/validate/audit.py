@@ -1,0 +1,130 @@
+"""The audit of a validation: one row per dropped candidate, a summary with counts and score histograms."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from hardneg.data.jsonl import atomic_write, write_jsonl
+from hardneg.data.model import Dataset
+from hardneg.select.candidates import Candidates
+from hardneg.validate import rules as R
+from hardneg.validate.core import ValidationResult, doc_texts
+
+BINS = 20
+
+
+def _f(x) -> float | None:
+    x = float(x)
+    return None if np.isnan(x) else round(x, 6)
+
+
+def drop_reasons(res: ValidationResult, qi: np.ndarray, ci: np.ndarray) -> list[str]:
+    """'judge=rule;...' for each cell (qi[i], ci[i]): every judge rule that voted to drop it."""
+    hits = []
+    for name, rules in res.rules.items():
+        for r in rules:
+            m = R.drop_mask(res.judge_scores[name], res.pos_scores[name], r, res.pos_agg)[qi, ci]
+            hits.append((f"{name}={r.label()}", m))
+    return [";".join(label for label, m in hits if m[i]) for i in range(len(qi))]
+
+
+def audit_rows(res: ValidationResult, cand: Candidates, ds: Dataset) -> list[dict]:
+    """One dict per dropped candidate, in (query, miner rank) order: texts, every judge's score and positive
+    reference, the rules that dropped it and its rank (1-based, 0 = absent) in each retriever."""
+    qi, ci = np.nonzero(res.dropped)
+    if not len(qi):
+        return []
+    q_texts = ds.queries
+    rows = cand.rows[qi, ci]
+    docs = doc_texts(ds.corpus, rows)
+    reasons = drop_reasons(res, qi, ci)
+    refs = {n: R.positive_reference(p, (res.rules[n][0].pos_agg or res.pos_agg)) for n, p in res.pos_scores.items()}
+    out = []
+    for i, (q, c, r) in enumerate(zip(qi, ci, rows)):
+        qid = res.query_ids[q]
+        row = {"query_id": qid, "query": q_texts.text(qid), "doc_id": ds.corpus.ids[r], "doc": docs[i],
+               "miner_rank": int(c) + 1, "miner_score": _f(cand.scores[q, c]), "rule": reasons[i]}
+        for name in res.judge_scores:
+            row[f"score_{name}"] = _f(res.judge_scores[name][q, c])
+            row[f"pos_{name}"] = _f(refs[name][q])
+        for name, ranks in cand.retriever_ranks.items():
+            row[f"rank_{name}"] = int(ranks[q, c])
+        out.append(row)
+    return out
+
+
+def _hist(values: dict[str, np.ndarray]) -> dict:
+    finite = [v[np.isfinite(v)] for v in values.values()]
+    allv = np.concatenate(finite) if finite else np.zeros(0)
+    if not len(allv):
+        return {"edges": [], **{k: [] for k in values}}
+    lo, hi = float(allv.min()), float(allv.max())
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, BINS + 1)
+    out = {"edges": [round(float(e), 6) for e in edges]}
+    for k, v in values.items():
+        out[k] = np.histogram(v[np.isfinite(v)], bins=edges)[0].tolist()
+    return out
+
+
+def summary(res: ValidationResult, audit: list[dict] | None = None) -> dict:
+    """Counts per rule and judge, queries left short, and per-judge histograms of positive / kept / dropped."""
+    per_rule: dict[str, int] = {}
+    for row in audit or []:
+        for r in row["rule"].split(";"):
+            if r:
+                per_rule[r] = per_rule.get(r, 0) + 1
+    sel = np.zeros_like(res.judged)
+    np.put_along_axis(sel, np.maximum(res.neg_cols, 0), res.neg_cols >= 0, axis=1)
+    short = [q for q, s in zip(res.query_ids, res.short) if s]
+    hists = {}
+    for name, s in res.judge_scores.items():
+        hists[name] = _hist({"positive": res.pos_scores[name].reshape(-1), "kept": s[sel],
+                             "dropped": s[res.dropped]})
+    return {
+        "queries": len(res.query_ids), "num_negatives": int(res.negatives.shape[1]),
+        "combine": res.combine, "pos_agg": res.pos_agg,
+        "rules": {n: [r.label() for r in rs] for n, rs in res.rules.items()},
+        "units": res.units, "judged": int(res.judged.sum()), "dropped": int(res.dropped.sum()),
+        "kept": int((res.negatives >= 0).sum()), "spare": int((res.kept & ~sel).sum()),
+        "drops_per_rule": dict(sorted(per_rule.items())),
+        "votes_per_judge": {n: int((v & res.judged).sum()) for n, v in res.votes.items()},
+        "queries_short": len(short), "short_query_ids": short[:100],
+        "malformed": res.malformed, "histograms": hists,
+    }
+
+
+def write_parquet(path: str | Path, rows: list[dict]) -> None:
+    """Rows as a parquet table, written to a temp file and renamed into place."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows) if rows else pa.table({"query_id": pa.array([], pa.string())})
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_audit(out_dir: str | Path, res: ValidationResult, cand: Candidates, ds: Dataset,
+                parquet: bool = True) -> dict:
+    """Write audit.jsonl (+ audit.parquet) and summary.json into out_dir; return the summary."""
+    out_dir = Path(out_dir)
+    rows = audit_rows(res, cand, ds)
+    write_jsonl(out_dir / "audit.jsonl", rows)
+    if parquet:
+        write_parquet(out_dir / "audit.parquet", rows)
+    summ = summary(res, rows)
+    with atomic_write(out_dir / "summary.json") as f:
+        f.write(json.dumps(summ, indent=1, ensure_ascii=False) + "\n")
+    return summ

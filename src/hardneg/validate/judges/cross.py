@@ -1,0 +1,57 @@
+"""Cross-encoder judge: sentence-transformers CrossEncoder over (query, doc) pairs, sigmoid scores."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from hardneg.validate.judges.base import PairCache
+
+log = logging.getLogger(__name__)
+
+
+class CrossEncoderJudge:
+    """Score = sigmoid(logit) in (0, 1) for one-label models, softmax P(label 1) for two-label ones.
+
+    Pairs go to the model as (query, doc) tuples, so the tokenizer builds [CLS] q [SEP] d [SEP] with
+    token_type_ids 0/1 (the InPars pitfall is joining them into one string). All pairs of a call are
+    scored in one predict(), which sorts them by length across queries.
+    """
+
+    compares = "query"
+
+    def __init__(self, model: str, name: str = "cross-encoder", batch_size: int = 64, device: str | None = None,
+                 cache: bool = True, max_length: int | None = None):
+        from hardneg.retrieve.models import load_cross_encoder, resolve_model, fingerprint
+
+        self.name, self.batch_size = name, batch_size
+        self.model = load_cross_encoder(model, device=device)
+        if max_length is not None:
+            self.model.max_length = max_length
+        self.units = "cross-encoder sigmoid(logit) in (0,1)"
+        if self.model.num_labels not in (1, 2):
+            raise ValueError(f"cross-encoder '{model}' has {self.model.num_labels} labels; expected 1 or 2")
+        judge_id = f"ce|{fingerprint(resolve_model(model))}|{self.model.max_length}"
+        self._cache = PairCache(judge_id) if cache else None
+
+    def _predict(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        import torch
+
+        if not queries:
+            return np.zeros(0, np.float32)
+        pairs = list(zip(queries, docs))
+        if self.model.num_labels == 1:
+            out = self.model.predict(pairs, batch_size=self.batch_size, activation_fn=torch.nn.Sigmoid(),
+                                     convert_to_numpy=True, show_progress_bar=False)
+            return np.asarray(out, dtype=np.float32).reshape(-1)
+        out = self.model.predict(pairs, batch_size=self.batch_size, apply_softmax=True,
+                                 activation_fn=torch.nn.Identity(), convert_to_numpy=True,
+                                 show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)[:, 1]
+
+    def score_pairs(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        """float32 [n] sigmoid scores of the (queries[i], docs[i]) pairs."""
+        if self._cache is None:
+            return self._predict(list(queries), list(docs))
+        return self._cache.scores(list(queries), list(docs), self._predict)
