@@ -1,0 +1,114 @@
+"""Mined: what the exporters read — queries, their positives and chosen negatives, as corpus rows with scores."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+
+@dataclass
+class Mined:
+    """Q queries with positives [Q, P] and negatives [Q, N] as corpus rows (-1 = pad), best first.
+
+    Scores are the miner's (float32, NaN = pad); `scorer` names where they come from (e.g. `dense:minilm`).
+    """
+
+    query_ids: list[str]
+    query_texts: list[str]
+    pos_rows: np.ndarray
+    pos_scores: np.ndarray
+    neg_rows: np.ndarray
+    neg_scores: np.ndarray
+    doc_ids: list[str]
+    doc_texts: list[str]
+    scorer: str = ""
+    prompt: str = ""
+
+    def __post_init__(self) -> None:
+        q = len(self.query_ids)
+        if len(self.query_texts) != q or self.pos_rows.shape[0] != q or self.neg_rows.shape[0] != q:
+            raise ValueError("Mined needs one row per query in every array")
+        self._qid = np.asarray(self.query_ids, dtype=object)
+        self._qtext = np.asarray(self.query_texts, dtype=object)
+        self._did = np.asarray(self.doc_ids, dtype=object)
+        self._dtext = np.asarray(self.doc_texts, dtype=object)
+
+    def qids(self, i: np.ndarray) -> list:
+        return self._qid[i].tolist()
+
+    def queries(self, i: np.ndarray) -> list:
+        return self._qtext[i].tolist()
+
+    def dids(self, rows: np.ndarray) -> list:
+        return self._did[rows].tolist()
+
+    def texts(self, rows: np.ndarray) -> list:
+        return self._dtext[rows].tolist()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """A temporary folder beside `path`, renamed into place on success (the old folder is removed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, old / "x")
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def table_hash(table) -> str:
+    """A content hash of a pyarrow Table (used as the HF dataset fingerprint, so saves are byte-identical)."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return hashlib.blake2b(sink.getvalue().to_pybytes(), digest_size=8).hexdigest()
+
+
+def write_parquet(path: str | Path, table) -> Path:
+    """Write a pyarrow Table as parquet, atomically."""
+    import pyarrow.parquet as pq
+
+    from hardneg.data.jsonl import atomic_write
+
+    with atomic_write(path, "wb") as f:
+        pq.write_table(table, f)
+    return Path(path)
+
+
+def write_hf(path: str | Path, table) -> Path:
+    """Save a pyarrow Table as a Hugging Face dataset folder (load with datasets.load_from_disk), atomically."""
+    from datasets import Dataset
+
+    import datasets
+    from datasets.table import InMemoryTable
+
+    ds = Dataset(InMemoryTable(table), fingerprint=table_hash(table))
+    was_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        with atomic_dir(path) as tmp:
+            ds.save_to_disk(str(tmp))
+    finally:
+        if was_on:
+            datasets.enable_progress_bars()
+    return Path(path)

@@ -1,0 +1,102 @@
+"""`hardneg mine`: retrieve candidates, select hard negatives, export trainer formats, print a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hardneg.pipeline.config import MineConfig
+
+console = Console(stderr=True)
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def summary_table(s: dict) -> Table:
+    """Rich table of a mine summary: score distributions, exclusions and rule skips, short queries, timings."""
+    t = Table(title="hardneg mine", show_header=True)
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    for name in ("pos_scores", "neg_scores"):
+        d = s[name]
+        t.add_row(f"{name.split('_')[0]} scores (n={d['count']})",
+                  f"min {_fmt(d['min'])}  median {_fmt(d['median'])}  max {_fmt(d['max'])}")
+    t.add_row("queries / exported", f"{s['queries']} / {s['queries_exported']}")
+    t.add_row("negatives", str(s["negatives"]))
+    for k, v in s["excluded"].items():
+        t.add_row(f"excluded: {k}", str(v))
+    for k, v in s["skipped"].items():
+        t.add_row(f"skipped: {k}", str(v))
+    t.add_row("queries short / padded negs / still short / dropped",
+              f"{s['short']} / {s['padded']} / {s['still_short']} / {s['dropped']}")
+    for k, v in s["exported"].items():
+        t.add_row(f"rows: {k}", str(v))
+    for k, v in s["timings"].items():
+        t.add_row(f"time: {k}", f"{v:.2f} s")
+    return t
+
+
+def mine(
+    data: str = typer.Option(..., "--data", help="BEIR folder, pair file (jsonl/csv/parquet), saved HF dataset or dataset name."),
+    split: str = typer.Option("train", help="Qrels split (BEIR) or HF split to mine for."),
+    retriever: list[str] = typer.Option(["dense:minilm"], "--retriever", "-r",
+                                        help="Candidate retriever, repeatable: bm25, dense:minilm, dense:mpnet, dense:PATH."),
+    fusion: str = typer.Option("rrf", help="How several retrievers are fused: rrf or score (min-max normalised sum)."),
+    strategy: str = typer.Option("top", help="top | range:MIN-MAX[:random] | random | topk-abs:T | topk-marginpos:M | "
+                                             "topk-percpos:P | simans[:a=1,b=0]; options after ':' e.g. min=0.2,max=0.9."),
+    num_negatives: int = typer.Option(5, "--num-negatives", "-n", help="Negatives per query."),
+    pos_score: str = typer.Option("min", help="Positive score used by positive-aware rules when a query has several: min, mean or max."),
+    short: str = typer.Option("keep", help="Queries with too few negatives: keep (short), drop, or pad from further down the list."),
+    min_score: Optional[float] = typer.Option(None, help="Drop candidates scoring below this (miner units)."),
+    max_score: Optional[float] = typer.Option(None, help="Drop candidates scoring above this (miner units)."),
+    depth: Optional[int] = typer.Option(None, help="Candidates searched per query (default: window + refill margin + exclusions)."),
+    fmt: list[str] = typer.Option(["triplet"], "--format", "-f",
+                                  help="Output format, repeatable: triplet, n-tuple, labeled-pair, labeled-list, flag, marginmse."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created; files are replaced atomically)."),
+    seed: int = typer.Option(0, help="Seed for random/simans sampling: same seed, same output bytes."),
+    batch_size: int = typer.Option(32, help="Encoding batch size for dense retrievers."),
+    backend: Optional[str] = typer.Option(None, help="Encoding runtime for dense retrievers (default: the fastest installed)."),
+    search: str = typer.Option("exact", help="Dense search: exact, faiss-flat, faiss-ivf or faiss-hnsw."),
+    min_relevance: int = typer.Option(1, help="Qrels grade from which a document counts as a positive."),
+    dedup_negatives: bool = typer.Option(True, help="Skip a candidate whose normalised text repeats a better one."),
+    prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
+) -> None:
+    """Mine hard negatives for every query with a positive, and export them for training."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from hardneg.data.load import load_data
+    from hardneg.pipeline.mine import mine as run_mine
+
+    cfg = MineConfig(retrievers=retriever, fusion=fusion, strategy=strategy, num_negatives=num_negatives, depth=depth,
+                     seed=seed, pos_score=pos_score, short=short, min_score=min_score, max_score=max_score,
+                     formats=fmt, out=str(out), batch_size=batch_size, backend=backend, search=search,
+                     min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt, show_progress=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=False) as bar:
+        task = {"id": None}
+
+        def stage(name: str) -> None:
+            if task["id"] is not None:
+                bar.update(task["id"], completed=1, total=1)
+            task["id"] = bar.add_task(f"mine: {name}", total=None)
+
+        stage("load data")
+        try:
+            ds = load_data(data, split)
+            res = run_mine(ds, cfg, progress=stage)
+        except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
+            bar.stop()
+            console.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from None
+        bar.update(task["id"], completed=1, total=1)
+    console.print(summary_table(res.summary))
+    if res.selection.still_short:
+        console.print(f"[yellow]{res.selection.still_short} queries have fewer than {num_negatives} negatives "
+                      f"(--short {short}).[/yellow]")
+    console.print(f"wrote {', '.join(res.exported)} and summary.json to {out}")

@@ -1,0 +1,39 @@
+"""MineConfig: every knob of `hardneg mine`, one dataclass (the CLI builds one of these)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class MineConfig:
+    """Settings for mine(). Scores are the miner's: cosine for dense, BM25 units for bm25, fused when several.
+
+    pos_score: which positive score positive-aware rules use when a query has several positives:
+               `min` (default, safest: negatives stay below the hardest positive), `mean` or `max`.
+    short:     queries with fewer than num_negatives negatives: `keep` short, `drop`, or `pad` from further down.
+    depth:     candidates searched per query; None = window + refill margin + the most exclusions of any query.
+    """
+
+    retrievers: list[str] = field(default_factory=lambda: ["dense:minilm"])
+    fusion: str = "rrf"
+    strategy: str = "top"
+    num_negatives: int = 5
+    depth: int | None = None
+    seed: int = 0
+    pos_score: str = "min"
+    short: str = "keep"
+    min_score: float | None = None
+    max_score: float | None = None
+    formats: list[str] = field(default_factory=lambda: ["triplet"])
+    out: str | None = None
+    batch_size: int = 32
+    backend: str | None = None
+    search: str = "exact"
+    min_relevance: int = 1
+    dedup_negatives: bool = True
+    prompt: str = ""
+    show_progress: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,114 @@
+"""mine(dataset, config): retrieve -> select -> export, as small steps other stages can call one by one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hardneg.data.jsonl import atomic_write
+from hardneg.data.model import Dataset
+from hardneg.export import Mined, export
+from hardneg.pipeline.config import MineConfig
+from hardneg.pipeline.steps import Prep, build_candidates, make_retrievers, prepare, select_step
+from hardneg.select.candidates import Candidates
+from hardneg.select.negatives import Selection
+from hardneg.select.spec import parse_strategy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MineResult:
+    """Everything one mine run produced; `summary` is what summary.json holds."""
+
+    candidates: Candidates
+    selection: Selection
+    mined: Mined
+    excluded: dict[str, int]
+    exported: dict[str, dict] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+def to_mined(ds: Dataset, prep: Prep, cands: Candidates, sel: Selection, cfg: MineConfig) -> Mined:
+    """The export view: kept queries with their positives and chosen negatives (miner scores)."""
+    k = np.nonzero(sel.keep)[0]
+    scorer = cfg.retrievers[0] if len(cfg.retrievers) == 1 else f"{cfg.fusion}({'+'.join(cfg.retrievers)})"
+    return Mined([prep.queries.ids[i] for i in k], [prep.queries.texts[i] for i in k], cands.pos_rows[k],
+                 cands.pos_scores[k], sel.rows[k], sel.scores[k], ds.corpus.ids, prep.doc_texts, scorer, cfg.prompt)
+
+
+def _dist(x: np.ndarray) -> dict:
+    x = x[~np.isnan(x) & np.isfinite(x)]
+    if not len(x):
+        return {"count": 0, "min": None, "median": None, "max": None}
+    return {"count": int(len(x)), "min": float(x.min()), "median": float(np.median(x)), "max": float(x.max())}
+
+
+def summarise(res: MineResult, cfg: MineConfig) -> dict:
+    """The numbers the CLI table and summary.json show."""
+    sel, m = res.selection, res.mined
+    return {
+        "queries": len(sel.query_ids), "queries_exported": len(m.query_ids),
+        "negatives": int((m.neg_rows >= 0).sum()),
+        "pos_scores": _dist(m.pos_scores[m.pos_rows >= 0]), "neg_scores": _dist(m.neg_scores[m.neg_rows >= 0]),
+        "excluded": res.excluded, "skipped": sel.skipped, "short": sel.short, "padded": sel.padded,
+        "still_short": sel.still_short, "dropped": sel.dropped,
+        "exported": {f: v["rows"] for f, v in res.exported.items()},
+        "timings": {k: round(v, 4) for k, v in res.timings.items()},
+        "config": cfg.to_dict(), "strategy": parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score).to_dict(),
+    }
+
+
+def export_step(res: MineResult, cfg: MineConfig) -> None:
+    """Write every requested format into cfg.out (no-op without an out dir)."""
+    if not cfg.out:
+        return
+    t0 = time.perf_counter()
+    res.exported = export(res.mined, cfg.out, cfg.formats)
+    res.timings["export"] = time.perf_counter() - t0
+
+
+def write_summary(res: MineResult, cfg: MineConfig) -> None:
+    """summary.json in cfg.out: counts, score distributions, timings (seconds) and the config."""
+    res.summary = summarise(res, cfg)
+    if cfg.out:
+        with atomic_write(Path(cfg.out) / "summary.json") as f:
+            f.write(json.dumps(res.summary, indent=2, sort_keys=True) + "\n")
+
+
+def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, progress=None) -> MineResult:
+    """Mine hard negatives for every judged query of `dataset`; writes config.formats to config.out if set.
+
+    `progress(stage)` is called as each stage starts (the CLI uses it for its progress display).
+    """
+    cfg = config
+    parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)  # fail fast on a bad spec
+    step = progress or (lambda stage: None)
+    t0 = time.perf_counter()
+    step("prepare")
+    prep = prepare(dataset, cfg)
+    if not len(prep.queries):
+        raise ValueError(f"no query in '{dataset.name}' has a positive with relevance >= {cfg.min_relevance}")
+    prep.timings["prepare"] = time.perf_counter() - t0
+    retrievers = retrievers if retrievers is not None else make_retrievers(cfg)
+    step("retrieve")
+    cands, excluded = build_candidates(dataset, cfg, prep, retrievers)
+    step("select")
+    t1 = time.perf_counter()
+    sel = select_step(cands, cfg, prep, retrievers)
+    prep.timings["select"] = time.perf_counter() - t1
+    res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings)
+    if sel.still_short:
+        log.warning("%d of %d queries have fewer than %d negatives (short=%s)", sel.still_short,
+                    len(sel.query_ids), cfg.num_negatives, cfg.short)
+    step("export")
+    export_step(res, cfg)
+    res.timings["total"] = time.perf_counter() - t0
+    write_summary(res, cfg)
+    return res
