@@ -14,3 +14,4 @@ def main() -> None:
 
 
 # Stage commands register here (one import each).
+from hardneg.pipeline.cli import mine; app.command("mine")(mine)  # noqa: E402,E702
