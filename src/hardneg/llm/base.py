@@ -25,6 +25,7 @@ class Generation:
     text: str
     token_logprobs: list[float] = field(default_factory=list)
     n_tokens: int = 0
+    prompt_tokens: int = 0  # when the backend reports it
     ok: bool = True  # False when the reply was malformed or failed; text is then ""
 
     @property
@@ -78,7 +79,7 @@ def parse_choice(reply: dict) -> Generation:
         lps = _token_logprobs(choice.get("logprobs"))
         usage = reply.get("usage") or {}
         n = int(usage.get("completion_tokens") or len(lps))
-        return Generation(text, lps, n)
+        return Generation(text, lps, n, int(usage.get("prompt_tokens") or 0))
     except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         return Generation("", [], 0, ok=False)
 

@@ -62,11 +62,12 @@ class HFLLM:
                                           return_dict_in_generate=True, pad_token_id=self.tok.pad_token_id, **kw)
                 lps = self.model.compute_transition_scores(res.sequences, res.scores, normalize_logits=True)
             new = res.sequences[:, 1:] if self.seq2seq else res.sequences[:, enc["input_ids"].shape[1]:]
-            for toks, lp in zip(new.tolist(), lps.float().cpu().numpy()):
+            n_in = enc["attention_mask"].sum(1).tolist()
+            for toks, lp, n_p in zip(new.tolist(), lps.float().cpu().numpy(), n_in):
                 keep = [i for i, t in enumerate(toks) if t not in (self.tok.pad_token_id, self.tok.eos_token_id)]
                 n = (max(keep) + 1) if keep else 0
                 text = self.tok.decode(toks[:n], skip_special_tokens=True).strip()
-                out.append(Generation(_cut(text, stop), [float(x) for x in lp[:n]], n))
+                out.append(Generation(_cut(text, stop), [float(x) for x in lp[:n]], n, int(n_p)))
         return out
 
     def next_token_logprobs(self, prompts: Sequence[Prompt], options: Sequence[str]) -> np.ndarray:
