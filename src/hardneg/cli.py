@@ -14,4 +14,5 @@ def main() -> None:
 
 
 # Stage commands register here (one import each).
+from hardneg.generate.cli import generate; app.command("generate")(generate)  # noqa: E402,E702
 from hardneg.pipeline.cli import mine; app.command("mine")(mine)  # noqa: E402,E702
