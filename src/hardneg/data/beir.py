@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hardneg.data.errors import DataError
-from hardneg.data.jsonl import atomic_write, dumps, find, open_text, read_jsonl
+from hardneg.data.jsonl import atomic_write, dumps, find, read_jsonl, read_lines
 from hardneg.data.model import Corpus, Dataset, Qrels, Queries
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def _get_str(obj: dict, key: str, path: Path, n: int, required: bool = True) -> 
             raise DataError("missing", path, n, key)
         return ""
     v = obj[key]
-    if v is None and not required:
-        return ""
+    if v is None and key != "_id":
+        return ""  # null title/text counts as empty, so skip_invalid can skip it
     if isinstance(v, (int, float)) and not isinstance(v, bool) and key == "_id":
         v = str(v)
     if not isinstance(v, str):
@@ -51,6 +51,7 @@ def _get_str(obj: dict, key: str, path: Path, n: int, required: bool = True) -> 
 
 
 def read_corpus(path: str | Path, skip_invalid: bool = False, report: LoadReport | None = None) -> Corpus:
+    """Read corpus.jsonl(.gz); a document needs an `_id` and a non-empty title or text."""
     path = Path(path)
     ids, titles, texts, seen = [], [], [], {}
     for n, obj in read_jsonl(path):
@@ -75,6 +76,7 @@ def read_corpus(path: str | Path, skip_invalid: bool = False, report: LoadReport
 
 
 def read_queries(path: str | Path, skip_invalid: bool = False, report: LoadReport | None = None) -> Queries:
+    """Read queries.jsonl(.gz); a query needs an `_id` and a non-empty text."""
     path = Path(path)
     ids, texts, seen = [], [], {}
     for n, obj in read_jsonl(path):
@@ -97,35 +99,44 @@ def read_queries(path: str | Path, skip_invalid: bool = False, report: LoadRepor
 
 
 def read_qrels(path: str | Path) -> list[tuple[int, str, str, int]]:
-    """Rows of (line, query id, doc id, score). A header line starting with 'query-id' is skipped."""
+    """Rows of (line, query id, doc id, integer grade). A header line starting with 'query-id' is skipped.
+
+    BEIR's tab-separated `query-id corpus-id score` and TREC's `qid iter docid rel` (tabs or spaces) are read.
+    """
     path = Path(path)
     rows = []
-    with open_text(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip() or (n == 1 and line.lower().startswith("query-id")):
-                continue
-            parts = line.split("\t")
-            if len(parts) == 4:  # TREC qrels: qid iter docid score
-                parts = [parts[0], parts[2], parts[3]]
-            if len(parts) != 3:
-                raise DataError(f"expected 3 tab-separated columns, got {len(parts)}", path, n)
-            qid, did, score = parts
-            try:
-                s = int(float(score))
-            except ValueError:
-                raise DataError(f"score '{score}' is not a number", path, n, "score") from None
-            if not qid or not did:
-                raise DataError("empty id", path, n, "query-id" if not qid else "corpus-id")
-            rows.append((n, qid, did, s))
+    for n, line in read_lines(path):
+        line = line.rstrip("\r\n")
+        if not line.strip() or (n == 1 and line.lower().startswith("query-id")):
+            continue
+        parts = line.split("\t")
+        if len(parts) == 1:
+            parts = line.split()
+        if len(parts) == 4:  # TREC qrels: qid iter docid rel
+            parts = [parts[0], parts[2], parts[3]]
+        if len(parts) != 3:
+            raise DataError(f"expected 3 tab-separated columns, got {len(parts)}", path, n)
+        qid, did, score = parts
+        if not qid or not did:
+            raise DataError("empty id", path, n, "query-id" if not qid else "corpus-id")
+        try:
+            f_score = float(score)
+            s = int(f_score)
+        except (ValueError, OverflowError):
+            raise DataError(f"score '{score}' is not a finite number", path, n, "score") from None
+        if s != f_score:
+            raise DataError(f"score '{score}' is not an integer grade", path, n, "score")
+        rows.append((n, qid, did, s))
     return rows
 
 
 def splits(root: str | Path) -> list[str]:
+    """Split names that have a qrels/<split>.tsv(.gz) file."""
     qdir = Path(root) / "qrels"
     if not qdir.is_dir():
         return []
-    return sorted({p.name.split(".")[0] for p in qdir.iterdir() if p.name.endswith((".tsv", ".tsv.gz"))})
+    names = (p.name.removesuffix(".gz") for p in qdir.iterdir())
+    return sorted({n[: -len(".tsv")] for n in names if n.endswith(".tsv")})
 
 
 def load_beir(root: str | Path, split: str = "test", skip_invalid: bool = False,
@@ -143,6 +154,7 @@ def load_beir(root: str | Path, split: str = "test", skip_invalid: bool = False,
         corpus = read_corpus(_need(root, "corpus.jsonl"), skip_invalid, report)
     queries = read_queries(_need(root, "queries.jsonl"), skip_invalid, report)
     qrels: Qrels = {}
+    first: dict[tuple[str, str], int] = {}
     for n, qid, did, s in read_qrels(qrels_path):
         bad = None
         if qid not in queries:
@@ -154,6 +166,10 @@ def load_beir(root: str | Path, split: str = "test", skip_invalid: bool = False,
                 raise DataError(f"{bad[1]} (use skip_invalid to skip)", qrels_path, n, bad[0])
             report.note("unknown_qrels", f"{qrels_path}:{n} {bad[1]}")
             continue
+        if (qid, did) in first:
+            raise DataError(f"duplicate judgment for query '{qid}' and document '{did}' "
+                            f"(first on line {first[qid, did]})", qrels_path, n, "corpus-id")
+        first[qid, did] = n
         qrels.setdefault(qid, {})[did] = s
     if skip_invalid and (report.empty_docs or report.empty_queries or report.unknown_qrels):
         log.warning("skipped %d empty docs, %d empty queries, %d unknown qrels",
@@ -162,6 +178,7 @@ def load_beir(root: str | Path, split: str = "test", skip_invalid: bool = False,
 
 
 def write_corpus(path: str | Path, corpus: Corpus) -> None:
+    """corpus.jsonl in BEIR's own byte format (atomic)."""
     with atomic_write(path) as f:
         for i, t, x in zip(corpus.ids, corpus.titles, corpus.texts):
             f.write(dumps({"_id": i, "title": t, "text": x}) + "\n")
@@ -182,6 +199,7 @@ def write_qrels(path: str | Path, qrels: Qrels) -> None:
 
 
 def write_beir(root: str | Path, ds: Dataset, split: str = "test", corpus: bool = True) -> Path:
+    """Write a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv); returns `root`."""
     root = Path(root)
     if corpus:
         write_corpus(root / "corpus.jsonl", ds.corpus)

@@ -29,19 +29,29 @@ def find(path: Path) -> Path | None:
     return None
 
 
+def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yield (line number, text) of a UTF-8 file (plain or .gz); bad bytes raise DataError naming the line."""
+    path = Path(path)
+    with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                yield n, raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"not valid UTF-8 ({e.reason} at byte {e.start})", path, n) from None
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line; malformed lines raise DataError."""
-    with open_text(path) as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"malformed JSON ({e.msg} at column {e.colno})", path, n) from None
-            if not isinstance(obj, dict):
-                raise DataError("expected a JSON object", path, n)
-            yield n, obj
+    for n, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"malformed JSON ({e.msg} at column {e.colno})", path, n) from None
+        if not isinstance(obj, dict):
+            raise DataError("expected a JSON object", path, n)
+        yield n, obj
 
 
 def dumps(obj: dict) -> str:
