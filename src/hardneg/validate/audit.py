@@ -47,8 +47,11 @@ def audit_rows(res: ValidationResult, cand: Candidates, ds: Dataset) -> list[dic
     out = []
     for i, (q, c, r) in enumerate(zip(qi, ci, rows)):
         qid = res.query_ids[q]
+        p = int(cand.pos_rows[q, 0])
         row = {"query_id": qid, "query": q_texts.text(qid), "doc_id": ds.corpus.ids[r], "doc": docs[i],
-               "miner_rank": int(c) + 1, "miner_score": _f(cand.scores[q, c]), "rule": reasons[i]}
+               "miner_rank": int(c) + 1, "miner_score": _f(cand.scores[q, c]), "rule": reasons[i],
+               "positive_id": ds.corpus.ids[p] if p >= 0 else None,
+               "positive": doc_texts(ds.corpus, [p])[0] if p >= 0 else None}
         for name in res.judge_scores:
             row[f"score_{name}"] = _f(res.judge_scores[name][q, c])
             row[f"pos_{name}"] = _f(refs[name][q])

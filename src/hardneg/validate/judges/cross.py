@@ -28,11 +28,11 @@ class CrossEncoderJudge:
         self.name, self.batch_size = name, batch_size
         self.model = load_cross_encoder(model, device=device)
         if max_length is not None:
-            self.model.max_length = max_length
+            self.model.max_seq_length = max_length
         self.units = "cross-encoder sigmoid(logit) in (0,1)"
         if self.model.num_labels not in (1, 2):
             raise ValueError(f"cross-encoder '{model}' has {self.model.num_labels} labels; expected 1 or 2")
-        judge_id = f"ce|{fingerprint(resolve_model(model))}|{self.model.max_length}"
+        judge_id = f"ce|{fingerprint(resolve_model(model))}|{self.model.max_seq_length}"
         self._cache = PairCache(judge_id) if cache else None
 
     def _predict(self, queries: list[str], docs: list[str]) -> np.ndarray:

@@ -1,0 +1,110 @@
+"""`hardneg validate RUN_DIR` and `hardneg report RUN_DIR`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+JUDGE_HELP = ("Judge, repeatable: cross-encoder:PATH|HUB_ID, teacher:mpnet|PATH, llm:local[:gemma|PATH.gguf], "
+              "llm:openai:URL[:MODEL], dup:exact, dup:jaccard:0.8[:N], dup:minhash:0.8[:N].")
+RULE_HELP = ("Drop rule, repeatable: perc:0.95 (drop if s_neg > 95% of the positive's score), margin:0.1 "
+             "(drop if s_neg > s_pos - 0.1), abs:T (drop if s_neg > T); optional :min|mean|max positive; "
+             "prefix JUDGE= to bind it to one judge (e.g. llm=abs:0.5). Default: perc:0.95, llm abs:0.5, dup its threshold.")
+
+
+def summary_table(summ: dict) -> Table:
+    t = Table(title="validation", show_header=True)
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    for k in ("queries", "judged", "dropped", "kept", "spare", "queries_short"):
+        t.add_row(k.replace("_", " "), str(summ[k]))
+    for r, c in summ["drops_per_rule"].items():
+        t.add_row(f"dropped by {r}", str(c))
+    for j, m in summ.get("malformed", {}).items():
+        if m:
+            t.add_row(f"malformed replies ({j})", str(m))
+    return t
+
+
+def validate_cmd(
+    run_dir: Path = typer.Argument(..., help="Output folder of `hardneg mine` (holds candidates.npz)."),
+    judge: list[str] = typer.Option(..., "--judge", "-j", help=JUDGE_HELP),
+    rule: list[str] = typer.Option([], "--rule", help=RULE_HELP),
+    combine: str = typer.Option("any", help="How judges' drop votes combine: any, all or majority."),
+    pos_score: str = typer.Option("min", help="Positive score relative rules compare with when a query has several: min, mean or max."),
+    num_negatives: Optional[int] = typer.Option(None, "--num-negatives", "-n", help="Negatives per query (default: as mined)."),
+    refill_margin: Optional[int] = typer.Option(None, help="Extra candidates judged per query beyond N in the first round (default: max(2, N/2))."),
+    data: Optional[str] = typer.Option(None, help="Dataset the run was mined from (default: as recorded in candidates.npz)."),
+    split: Optional[str] = typer.Option(None, help="Qrels split (default: as recorded in candidates.npz, else train)."),
+    fmt: list[str] = typer.Option([], "--format", "-f", help="Also export validated negatives in these formats (as `mine --format`)."),
+    batch_size: int = typer.Option(64, help="Pairs per batch for cross-encoder and LLM judges."),
+) -> None:
+    """Re-judge mined candidates, drop suspected false negatives, refill, and write an audit of every drop."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hardneg.data.load import load_data
+    from hardneg.validate.audit import write_audit
+    from hardneg.validate.core import validate
+    from hardneg.validate.step import CANDIDATES, load_candidates, selection_order
+
+    try:
+        cands, sel, meta = load_candidates(run_dir / CANDIDATES)
+        source = data or meta.get("data")
+        if not source:
+            raise ValueError(f"{run_dir / CANDIDATES}: no dataset recorded; pass --data")
+        ds = load_data(source, split or meta.get("split", "train"))
+        opts = {"cross-encoder": {"batch_size": batch_size}, "llm": {"batch_size": batch_size}}
+        t0 = time.perf_counter()
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as bar:
+            task = bar.add_task("judging candidates", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            out = run_dir / "validation"
+            ordered = cands
+            if sel is not None and num_negatives in (None, sel.rows.shape[1]):
+                ordered, _ = selection_order(cands, sel)  # the mined picks first, then the refill pool
+            n = num_negatives or (sel.rows.shape[1] if sel is not None else int(meta.get("num_negatives", 10)))
+            res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts)
+        summ = write_audit(out, res, ordered, ds)
+    except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if fmt:
+        from hardneg.export import Mined, export
+
+        keep = np.arange(len(res.query_ids)) if sel is None else np.nonzero(sel.keep)[0]  # as mine exported
+        scores = np.where(res.negatives >= 0, np.take_along_axis(ordered.scores, np.maximum(res.neg_cols, 0), 1), np.nan)
+        m = Mined([res.query_ids[i] for i in keep], [ds.queries.text(res.query_ids[i]) for i in keep],
+                  cands.pos_rows[keep], cands.pos_scores[keep], res.negatives[keep], scores[keep].astype(np.float32),
+                  ds.corpus.ids, ds.corpus.full_texts(), meta.get("scorer", ""))
+        export(m, out, fmt)
+    console.print(summary_table(summ))
+    console.print(f"wrote audit.jsonl, audit.parquet and summary.json to {out} in {time.perf_counter() - t0:.1f} s; "
+                  f"next: hardneg report {run_dir}")
+
+
+def report_cmd(
+    run_dir: Path = typer.Argument(..., help="A run folder validated by `hardneg validate` (or its validation/ folder)."),
+    top: int = typer.Option(20, help="How many suspected false negatives to show beside their positive."),
+    html: bool = typer.Option(False, "--html", help="Also write report.html."),
+) -> None:
+    """Write report.md with score histograms, drop counts and the most confident suspected false negatives."""
+    from hardneg.validate.report import write_report
+
+    try:
+        path = write_report(run_dir, top=top, as_html=html)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    console.print(f"wrote {path}")
+

@@ -1,0 +1,156 @@
+"""`hardneg report`: a markdown page with score histograms, drop counts and the most confident suspected false
+negatives beside their positive, from a validation folder (summary.json + audit.jsonl)."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hardneg.data.errors import DataError
+from hardneg.data.jsonl import atomic_write, read_jsonl
+
+
+def validation_dir(run_dir: str | Path) -> Path:
+    """The folder holding summary.json and audit.jsonl: RUN_DIR/validation, or RUN_DIR itself."""
+    run_dir = Path(run_dir)
+    for d in (run_dir / "validation", run_dir):
+        if (d / "summary.json").exists() and (d / "audit.jsonl").exists():
+            return d
+    raise DataError("no validation results (summary.json + audit.jsonl); run `hardneg validate` first", run_dir)
+
+
+def suspects(rows: list[dict], judges: list[str], top: int = 20) -> list[dict]:
+    """The `top` most confident drops: most rules agreeing first, then the highest mean score percentile
+    across judges (percentiles make CE logits, cosines and P(yes) comparable)."""
+    if not rows:
+        return []
+    pct = np.zeros(len(rows))
+    for j in judges:
+        s = np.array([np.nan if r.get(f"score_{j}") is None else r[f"score_{j}"] for r in rows], dtype=float)
+        ok = ~np.isnan(s)
+        if ok.any():
+            ranks = np.argsort(np.argsort(s[ok], kind="stable"), kind="stable")
+            pct[ok] += ranks / max(ok.sum() - 1, 1)
+    votes = np.array([len([x for x in r["rule"].split(";") if x]) for r in rows])
+    order = np.lexsort((np.arange(len(rows)), -pct, -votes))
+    return [rows[i] for i in order[:top]]
+
+
+def _plots(summ: dict, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    for name, h in summ["histograms"].items():
+        if not h.get("edges"):
+            continue
+        edges = np.array(h["edges"])
+        mids, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        for part, color in (("positive", "tab:green"), ("kept", "tab:blue"), ("dropped", "tab:red")):
+            c = np.array(h[part], dtype=float)
+            ax.bar(mids, c / max(c.sum(), 1), width=width, alpha=0.45, color=color, label=f"{part} ({int(c.sum())})")
+        ax.set_xlabel(summ["units"].get(name, "score"))
+        ax.set_ylabel("share")
+        ax.set_title(f"{name}: positive vs kept vs dropped")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fn = f"hist_{name}.png"
+        _save(fig, out / fn)
+        files.append(fn)
+    per_rule = summ.get("drops_per_rule", {})
+    if per_rule:
+        fig, ax = plt.subplots(figsize=(6, 0.5 + 0.4 * len(per_rule)))
+        ax.barh(list(per_rule), list(per_rule.values()), color="tab:red")
+        ax.set_xlabel("candidates dropped")
+        ax.invert_yaxis()
+        fig.tight_layout()
+        _save(fig, out / "drops_per_rule.png")
+        files.append("drops_per_rule.png")
+    return files
+
+
+def _save(fig, path: Path) -> None:
+    """Save a figure to a temp file beside `path`, then rename it into place."""
+    import matplotlib.pyplot as plt
+
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+
+
+def _cut(text: str | None, n: int = 300) -> str:
+    text = (text or "").replace("\n", " ").replace("|", "\\|")
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def write_report(run_dir: str | Path, top: int = 20, as_html: bool = False) -> Path:
+    """Write report.md (and report.html) with PNG plots into the validation folder; return the markdown path."""
+    vdir = validation_dir(run_dir)
+    summ = json.loads((vdir / "summary.json").read_text(encoding="utf-8"))
+    rows = [r for _, r in read_jsonl(vdir / "audit.jsonl")]
+    judges = list(summ.get("units", {}))
+    pngs = _plots(summ, vdir)
+    lines = ["# Validation report", "",
+             f"{summ['queries']} queries, {summ['num_negatives']} negatives each; judges combined by "
+             f"`{summ['combine']}`, positive score = `{summ['pos_agg']}` of a query's positives.", "",
+             "| judged | dropped | kept | spare | queries short |", "|---:|---:|---:|---:|---:|",
+             f"| {summ['judged']} | {summ['dropped']} | {summ['kept']} | {summ['spare']} | {summ['queries_short']} |",
+             "", "## Judges and rules", "", "| judge | units | rules | drop votes |", "|---|---|---|---:|"]
+    for j in judges:
+        lines.append(f"| {j} | {summ['units'][j]} | {', '.join(summ['rules'].get(j, []))} | "
+                     f"{summ['votes_per_judge'].get(j, 0)} |")
+    lines += ["", "## Drops per rule", "", "| rule | dropped |", "|---|---:|"]
+    lines += [f"| `{r}` | {c} |" for r, c in summ.get("drops_per_rule", {}).items()]
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in pngs]
+    lines += ["", f"## {min(top, len(rows))} most confident suspected false negatives", "",
+              "| query | suspected false negative | known positive | scores | rule |", "|---|---|---|---|---|"]
+    for r in suspects(rows, judges, top):
+        sc = ", ".join(f"{j} {r[f'score_{j}']:.3f} (pos {r[f'pos_{j}']:.3f})" for j in judges
+                       if r.get(f"score_{j}") is not None and r.get(f"pos_{j}") is not None)
+        lines.append(f"| {_cut(r['query'], 200)} | **{r['doc_id']}** (rank {r['miner_rank']}): {_cut(r['doc'])} | "
+                     f"**{r.get('positive_id')}**: {_cut(r.get('positive'))} | {sc} | `{r['rule']}` |")
+    md = "\n".join(lines) + "\n"
+    path = vdir / "report.md"
+    with atomic_write(path) as f:
+        f.write(md)
+    if as_html:
+        with atomic_write(vdir / "report.html") as f:
+            f.write(_html(md))
+    return path
+
+
+def _html(md: str) -> str:
+    """A plain HTML page from the markdown (tables and images; no markdown dependency)."""
+    out, in_table = ["<!doctype html><meta charset='utf-8'><title>hardneg validation report</title>",
+                     "<style>body{font-family:sans-serif;max-width:1200px}td,th{border:1px solid #ccc;"
+                     "padding:4px;vertical-align:top;font-size:13px}table{border-collapse:collapse}</style>"], False
+    for line in md.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            if set(line) <= set("|-: "):
+                continue
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+            out.append("<tr>" + "".join(f"<td>{html.escape(c).replace('**', '')}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if line.startswith("!["):
+            src = line[line.index("(") + 1:-1]
+            out.append(f"<p><img src='{html.escape(src)}'></p>")
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
+        elif line:
+            out.append(f"<p>{html.escape(line)}</p>")
+    if in_table:
+        out.append("</table>")
+    return "\n".join(out) + "\n"
