@@ -1,0 +1,46 @@
+"""Run retrievers on a dataset and score them: the body of `hardneg eval` and the demo."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Iterable, Sequence
+
+from hardneg.data.model import Dataset
+from hardneg.evaluate.metrics import DEFAULT_METRICS, evaluate, max_cutoff, metric_names, relevant_qrels
+from hardneg.retrieve.spec import make_retriever
+
+log = logging.getLogger(__name__)
+
+
+def eval_retrievers(ds: Dataset, specs: Sequence[str], metrics: Iterable[str] = DEFAULT_METRICS,
+                    on_step: Callable[[str], None] | None = None, **opts) -> list[dict]:
+    """For each retriever spec: index the corpus, search the judged queries, score the run.
+
+    Rows: {'name', 'queries', metric: value in [0, 1], 'seconds', and 'cache_hits'/'cache_misses' for dense}.
+    `opts` go to make_retriever (batch_size, backend, show_progress, ...); on_step gets progress messages.
+    """
+    names = metric_names(metrics)
+    k = max_cutoff(names)
+    rel = relevant_qrels(ds.qrels)
+    queries = ds.queries.subset([q for q in ds.queries.ids if q in rel])
+    if not len(queries):
+        raise ValueError(f"{ds.name or 'dataset'}: no query has a relevant judgment in this split")
+    rows = []
+    for spec in specs:
+        retriever = make_retriever(spec, **opts)
+        t0 = time.perf_counter()
+        if on_step:
+            on_step(f"{spec}: indexing {len(ds.corpus):,} documents")
+        retriever.index(ds.corpus)
+        if on_step:
+            on_step(f"{spec}: searching {len(queries):,} queries (top {k})")
+        run = retriever.search(queries, k)
+        seconds = time.perf_counter() - t0
+        row = {"name": spec, "queries": len(rel), **evaluate(run, ds.qrels, names), "seconds": round(seconds, 2)}
+        stats = getattr(retriever, "cache_stats", None)
+        if stats is not None:
+            row["cache_hits"], row["cache_misses"] = int(stats.hits), int(stats.misses)
+        log.info("%s: %s", spec, {n: round(row[n], 4) for n in names})
+        rows.append(row)
+    return rows
