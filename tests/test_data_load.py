@@ -137,3 +137,18 @@ def test_scifact_round_trip_is_byte_identical(scifact_dir, tmp_path):
     write_beir(tmp_path / "out", ds, split="test")
     for f in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
         assert (tmp_path / "out" / f).read_bytes() == (scifact_dir / f).read_bytes(), f
+
+
+def test_convert_cli_writes_beir(tmp_path):
+    from typer.testing import CliRunner
+
+    from hardneg.cli import app
+
+    p = tmp_path / "nq.jsonl"
+    p.write_text("".join(json.dumps({"query": q, "answer": a}) + "\n" for q, a in PAIRS), encoding="utf-8")
+    r = CliRunner().invoke(app, ["convert", str(p), str(tmp_path / "out"), "--split", "train"])
+    assert r.exit_code == 0, r.output
+    ds = load_data(tmp_path / "out", "train")
+    assert (len(ds.corpus), len(ds.queries), sum(map(len, ds.qrels.values()))) == (3, 3, 4)
+    r = CliRunner().invoke(app, ["convert", str(tmp_path / "none.jsonl"), str(tmp_path / "o2")])
+    assert r.exit_code == 2 and "no such file" in r.output
