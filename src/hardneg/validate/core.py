@@ -81,14 +81,14 @@ def assign_rules(judges: Sequence[Judge], rules: Sequence[str | RuleSpec],
                  specs: Sequence[str] = ()) -> dict[str, list[RuleSpec]]:
     """Rules per judge: those naming it (by name or spec), else the unnamed ones (not for dup), else its default."""
     parsed = [parse_rule(r) if isinstance(r, str) else r for r in rules]
-    names = {j.name for j in judges} | set(specs)
+    names = {j.name for j in judges} | {s for s in specs if s}
     for r in parsed:
         if r.judge and r.judge not in names:
             raise ValueError(f"rule '{r.text}' names judge '{r.judge}', but the judges are {sorted(j.name for j in judges)}")
     out = {}
     for i, j in enumerate(judges):
         spec = specs[i] if i < len(specs) else ""
-        mine = [r for r in parsed if r.judge and r.judge in (j.name, spec)]
+        mine = [r for r in parsed if r.judge and r.judge in (j.name, spec or j.name)]
         if not mine and j.compares != "positives":
             mine = [r for r in parsed if not r.judge]
         if not mine:
@@ -143,11 +143,11 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
     drop by the rules combined across judges, and keep the first N survivors per query."""
     if combine not in COMBINE:
         raise ValueError(f"combine must be any, all or majority, not '{combine}'")
-    specs = [s for s in judges if isinstance(s, str)]
+    specs = [s if isinstance(s, str) else "" for s in judges]  # "" = a ready-made judge object
     js = build_judges(judges, **(judge_options or {}))
     if not js:
         raise ValueError("validation needs at least one judge")
-    rule_map = assign_rules(js, rules, specs if len(specs) == len(js) else ())
+    rule_map = assign_rules(js, rules, specs)
     cand, n = candidates, int(num_negatives)
     missing = [q for q in cand.query_ids if q not in dataset.queries]
     if missing:
