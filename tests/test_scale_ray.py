@@ -1,0 +1,142 @@
+"""The Ray engine on a local 2-CPU cluster started here: sharded top-k, parity with mine(), worker kills, resume."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from hardneg.data.beir import load_beir  # noqa: E402
+from hardneg.pipeline.config import MineConfig  # noqa: E402
+from hardneg.pipeline.mine import mine  # noqa: E402
+from hardneg.retrieve.topk import exact_topk  # noqa: E402
+from hardneg.scale.engine import RayOptions, mine_ray  # noqa: E402
+from hardneg.scale.search import CRASH_ENV, EmbShard, load_blocks, search_sharded  # noqa: E402
+from hardneg.scale.store import write_npy  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """One local Ray cluster for the module; CRASH_ENV points workers at a folder the tests arm."""
+    from hardneg.scale.cluster import connect
+
+    crash = tmp_path_factory.mktemp("crash")
+    if ray.is_initialized():
+        ray.shutdown()
+    connect("local", num_cpus=2, object_store_mb=80, env_vars={CRASH_ENV: str(crash)})
+    yield crash
+    ray.shutdown()
+
+
+def same_up_to_ties(rows_a, sc_a, rows_b, sc_b, tol=1e-5):
+    """Scores agree at every rank; rows differ only where two candidates' scores tie within tol."""
+    np.testing.assert_allclose(np.nan_to_num(sc_a, neginf=-9), np.nan_to_num(sc_b, neginf=-9), atol=tol)
+    for q in range(rows_a.shape[0]):
+        for j in np.nonzero(rows_a[q] != rows_b[q])[0]:
+            near = np.abs(sc_a[q] - sc_a[q, j]) <= tol
+            assert near.sum() > 1, f"query {q} rank {j}: {rows_a[q, j]} vs {rows_b[q, j]} without a tie"
+            assert rows_b[q, j] in set(rows_a[q][near]) | set(rows_b[q][near])
+
+
+def _shards(tmp: Path, d: np.ndarray, sizes: list[int]) -> list[EmbShard]:
+    out, start = [], 0
+    for i, n in enumerate(sizes):
+        p = tmp / f"s{i}.npy"
+        write_npy(p, d[start:start + n])
+        out.append(EmbShard(str(p), start, n))
+        start += n
+    return out
+
+
+def test_sharded_topk_equals_exact(cluster, tmp_path):
+    rng = np.random.default_rng(0)
+    d = rng.standard_normal((1000, 16)).astype(np.float32)
+    q = rng.standard_normal((70, 16)).astype(np.float32)
+    shards = _shards(tmp_path, d, [300, 300, 397, 3])  # one shard smaller than k
+    paths = search_sharded(q, shards, 10, tmp_path / "topk", block_rows=32, q_chunk=16, d_chunk=128)
+    assert len(paths) == 3
+    idx, sc = load_blocks(paths)
+    ref_i, ref_s = exact_topk(q, d, 10)
+    np.testing.assert_array_equal(idx, ref_i)
+    np.testing.assert_allclose(sc, ref_s, rtol=1e-6, atol=1e-6)
+    # k larger than the corpus pads with -1 / -inf like exact_topk
+    idx2, sc2 = load_blocks(search_sharded(q[:5], shards[-1:], 5, tmp_path / "small"))
+    assert (idx2[:, 3:] == -1).all() and np.isneginf(sc2[:, 3:]).all()
+
+
+def _cfg(bert: Path, out: Path, **kw) -> MineConfig:
+    return MineConfig(retrievers=[f"dense:{bert}"], num_negatives=3, seed=7, out=str(out),
+                      formats=["triplet", "flag"], **kw)
+
+
+OPTS = dict(num_cpus=2, shard_rows=5, block_rows=4, concurrency=1)
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tiny_bert, tmp_path_factory, monkeypatch_module):
+    """mine() and mine_ray() on tiny_beir with one shared embedding cache (12 docs: 3 shards; 6 queries: 2 blocks)."""
+    from conftest import write_tiny_beir
+
+    tmp = tmp_path_factory.mktemp("runs")
+    monkeypatch_module.setenv("HARDNEG_CACHE", str(tmp / "cache"))
+    ds = load_beir(write_tiny_beir(tmp / "tiny"), "train")
+    single = mine(ds, _cfg(tiny_bert, tmp / "single"))
+    res = mine_ray(ds, _cfg(tiny_bert, tmp / "ray"), RayOptions(work_dir=str(tmp / "work"), **OPTS))
+    return ds, single, res, tmp
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_ray_mine_matches_single_process(runs):
+    _, single, res, tmp = runs
+    assert res.summary["engine"]["shards"] == 3
+    a, b = single.candidates, res.candidates
+    assert a.query_ids == b.query_ids
+    # the random tiny BERT puts many documents within 1e-6 of each other: order may differ only inside such ties
+    same_up_to_ties(a.rows, a.scores, b.rows, b.scores)
+    np.testing.assert_allclose(a.pos_scores, b.pos_scores, atol=1e-5)
+    same_up_to_ties(single.selection.rows, single.selection.scores, res.selection.rows, res.selection.scores)
+    np.testing.assert_array_equal(single.selection.keep, res.selection.keep)
+    assert single.summary["negatives"] == res.summary["negatives"] > 0
+    assert len(sorted((tmp / "work" / "selected").glob("selected-*.parquet"))) == 2
+    assert len(sorted((tmp / "work" / "emb").glob("corpus-*.npy"))) == 3
+
+
+def test_worker_killed_mid_run_gives_identical_output(cluster, runs, tiny_bert, tmp_path):
+    ds, _, clean, tmp = runs
+    for tag in ("encode", "search", "select"):
+        (cluster / f"arm-{tag}").touch()
+    try:  # a fresh work dir and cache: every stage runs again and loses one worker
+        hit = mine_ray(ds, _cfg(tiny_bert, tmp_path / "hit"), RayOptions(work_dir=str(tmp_path / "w2"), **OPTS))
+    finally:
+        for tag in ("encode", "search", "select"):
+            (cluster / f"arm-{tag}").unlink()
+    crashed = sorted(p.name for p in cluster.glob("crashed-*"))
+    assert crashed == ["crashed-encode", "crashed-search", "crashed-select"]
+    np.testing.assert_array_equal(clean.selection.rows, hit.selection.rows)
+    np.testing.assert_array_equal(clean.selection.scores, hit.selection.scores)
+    for f in ("flag.jsonl", "triplet.parquet"):
+        assert filecmp.cmp(tmp / "ray" / f, tmp_path / "hit" / f, shallow=False), f
+
+    # resume: drop one finished block of each stage; only those are redone and the output is unchanged
+    work = tmp_path / "w2"
+    keep = work / "topk" / "topk-00000.npz"
+    before = keep.stat().st_mtime_ns
+    for p in (work / "topk" / "topk-00001.npz.done", work / "selected" / "selected-00001.parquet.done"):
+        p.unlink()
+    again = mine_ray(ds, _cfg(tiny_bert, tmp_path / "again"), RayOptions(work_dir=str(work), **OPTS))
+    assert keep.stat().st_mtime_ns == before
+    assert (work / "topk" / "topk-00001.npz.done").exists()
+    np.testing.assert_array_equal(again.selection.rows, hit.selection.rows)
+    assert filecmp.cmp(tmp_path / "hit" / "flag.jsonl", tmp_path / "again" / "flag.jsonl", shallow=False)
+    assert json.loads((tmp_path / "again" / "summary.json").read_text())["negatives"] == hit.summary["negatives"]
