@@ -19,4 +19,5 @@ from hardneg.pipeline.cli import mine; app.command("mine")(mine)  # noqa: E402,E
 from hardneg.evaluate.cli import eval_command; app.command("eval")(eval_command)  # noqa: E402,E702
 from hardneg.pipeline.demo import demo; app.command("demo")(demo)  # noqa: E402,E702
 from hardneg.validate.cli import report_cmd, validate_cmd; app.command("validate")(validate_cmd); app.command("report")(report_cmd)  # noqa: E402,E702
+from hardneg.train.cli import experiment, train; app.command("train")(train); app.command("experiment")(experiment)  # noqa: E402,E702
 from hardneg.data.cli import convert; app.command("convert")(convert)  # noqa: E402,E702

@@ -51,6 +51,18 @@ def pairs_from_dataset(ds: Dataset) -> Groups:
     return g
 
 
+def groups_from_mined(m) -> Groups:
+    """Groups from the mining stage's `Mined` (export view): one per (query, positive), miner scores kept."""
+    g = Groups()
+    for i in range(len(m.query_ids)):
+        nmask = m.neg_rows[i] >= 0
+        negs = m.texts(m.neg_rows[i][nmask])
+        nsc = [float(x) for x in m.neg_scores[i][nmask]]
+        for j in (m.pos_rows[i] >= 0).nonzero()[0]:
+            g.add(m.query_texts[i], m.doc_texts[m.pos_rows[i, j]], negs, float(m.pos_scores[i, j]), nsc)
+    return g
+
+
 def _table(path: Path):
     """An HF dataset from a saved folder, parquet, jsonl or csv file."""
     import datasets
@@ -84,7 +96,12 @@ def read_groups(path: str | Path) -> Groups:
     Rows with the same anchor and positive are merged. Row numbers in errors are 1-based.
     """
     path = Path(path)
-    tab = _table(path)
+    return groups_from_table(_table(path), path)
+
+
+def groups_from_table(tab, path: str | Path = "<table>") -> Groups:
+    """Groups from an in-memory HF dataset laid out as read_groups describes."""
+    path = Path(path)
     cols = list(tab.column_names)
     text_cols = [c for c in cols if c not in SCORE_COLS + LABEL_COLS]
     label_col = next((c for c in LABEL_COLS if c in cols), None)

@@ -1,0 +1,98 @@
+"""`hardneg train` and `hardneg experiment` (registered in hardneg.cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hardneg.data.errors import DataError
+
+console = Console()
+
+
+def train(
+    data: Path = typer.Argument(..., help="Training data exported by `hardneg mine` (HF dataset folder, .parquet, "
+                                          ".jsonl): triplet, n-tuple, labeled-pair, labeled-list or marginmse."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder the trained model is saved to."),
+    model: str = typer.Option("minilm", help="Base model: minilm, mpnet, a local folder or a hub id."),
+    loss: str = typer.Option("mnrl", help="mnrl, cached-mnrl, gist, margin-mse, triplet, contrastive, "
+                                          "online-contrastive, batch-hard-triplet; rerankers: bce, listnet, lambda."),
+    epochs: float = typer.Option(1.0, help="Training epochs."),
+    batch_size: int = typer.Option(32, help="Per-device batch size."),
+    lr: float = typer.Option(2e-5, help="Peak learning rate."),
+    warmup: float = typer.Option(0.1, help="Warm-up, as a fraction of the training steps."),
+    max_seq_length: int = typer.Option(256, help="Longest input in tokens; longer texts are truncated."),
+    seed: int = typer.Option(42, help="Random seed (model init, data order)."),
+    negatives: Optional[int] = typer.Option(None, help="Use at most this many negatives per query."),
+    guide: Optional[str] = typer.Option(None, help="Guide model for the gist loss (e.g. mpnet)."),
+    eval_data: Optional[Path] = typer.Option(None, help="BEIR folder scored during training (bi-encoders)."),
+    eval_split: str = typer.Option("dev", help="Split of --eval-data used for evaluation."),
+) -> None:
+    """Fine-tune a bi-encoder or train a reranker from exported training data."""
+    from hardneg.data.beir import load_beir
+    from hardneg.train.data import read_groups
+    from hardneg.train.losses import get_loss
+    from hardneg.train.trainer import TrainConfig, train_bi_encoder, train_cross_encoder
+
+    try:
+        cfg = TrainConfig(model=model, loss=loss, epochs=epochs, batch_size=batch_size, learning_rate=lr,
+                          warmup_ratio=warmup, max_seq_length=max_seq_length, seed=seed, n_negatives=negatives,
+                          guide=guide)
+        groups = read_groups(data)
+        ev = load_beir(eval_data, eval_split) if eval_data else None
+        if get_loss(loss).cross:
+            res = train_cross_encoder(groups, cfg, out, progress=True)
+        else:
+            res = train_bi_encoder(groups, cfg, out, eval_ds=ev, progress=True)
+    except DataError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    t = Table(title=f"trained {loss} on {model}")
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    t.add_row("training rows", str(res.rows))
+    t.add_row("train time (s)", f"{res.seconds:.1f}")
+    for k, v in res.eval.items():
+        if any(m in k for m in ("ndcg@10", "mrr@10", "recall@10", "recall@100")):
+            t.add_row(k, f"{v:.4f}")
+    t.add_row("saved to", str(res.path))
+    console.print(t)
+
+
+def results_table(rows: list[dict], title: str) -> Table:
+    from hardneg.train.report import COLUMNS
+
+    t = Table(title=title)
+    for c in COLUMNS[1:]:
+        t.add_column(c, justify="right" if c not in ("model", "recipe", "loss") else "left")
+    for r in rows:
+        t.add_row(*[f"{r.get(c, '')}" for c in COLUMNS[1:]])
+    return t
+
+
+def experiment(
+    config: Path = typer.Argument(..., help="Experiment YAML (see examples/seed_comparison.yaml)."),
+    out: Path = typer.Option(Path("runs/experiment"), "--out", "-o", help="Output folder; done cells are skipped."),
+    quick: bool = typer.Option(False, "--quick", help="Sample the data (queries, corpus) and shorten inputs."),
+    seed: Optional[int] = typer.Option(None, help="Override the config's train.seed."),
+    data: Optional[Path] = typer.Option(None, help="Override the config's dataset (a BEIR folder)."),
+) -> None:
+    """Train every cell of a recipe x loss x model grid alike and score each on the test split."""
+    from hardneg.train.experiment import load_config, run_experiment
+
+    try:
+        exp = load_config(config)
+        if data is not None:
+            exp.dataset = str(data)
+        with console.status("running cells") as st:
+            rows = run_experiment(exp, out, quick=quick, seed=seed,
+                                  on_cell=lambda c: st.update(f"cell {c.key}"))
+    except DataError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    console.print(results_table(rows, f"{exp.name}: test metrics"))
+    console.print(f"results in {out}/results.md, plots in {out}/plots/")

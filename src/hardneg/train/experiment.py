@@ -1,0 +1,294 @@
+"""`hardneg experiment CONFIG.yaml`: a grid of data recipes x losses x models, trained alike and scored on test."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hardneg.data.beir import load_beir
+from hardneg.data.errors import DataError
+from hardneg.data.jsonl import atomic_write
+from hardneg.data.model import Dataset, Qrels
+from hardneg.train.losses import get_loss
+from hardneg.train.recipes import Recipe, build, load_groups, save_groups
+from hardneg.train.trainer import TrainConfig, train_bi_encoder, train_cross_encoder
+
+log = logging.getLogger(__name__)
+
+METRICS = ("ndcg@10", "mrr@10", "recall@1", "recall@3", "recall@10", "recall@100")
+TOP = {"name", "dataset", "train_split", "test_split", "models", "recipes", "losses", "cells", "train", "quick",
+       "rerankers", "rerank_top"}
+QUICK = {"train_queries": 64, "test_queries": 50, "corpus_docs": 800, "max_seq_length": 128, "epochs": 1}
+
+
+@dataclass
+class Cell:
+    """One training run: a model trained with a loss on a recipe's data (cross=True: a reranker)."""
+
+    model: str
+    recipe: str
+    loss: str
+    cross: bool = False
+
+    @property
+    def key(self) -> str:
+        name = f"{'rerank' if self.cross else 'bi'}__{self.model}__{self.recipe}__{self.loss}"
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+
+
+@dataclass
+class Experiment:
+    """A parsed config (see examples/*.yaml)."""
+
+    name: str
+    dataset: str
+    recipes: dict[str, Recipe]
+    cells: list[Cell]
+    train: dict
+    train_split: str = "train"
+    test_split: str = "test"
+    quick: dict = field(default_factory=lambda: dict(QUICK))
+    rerank_top: int = 100
+    raw: dict = field(default_factory=dict)
+
+
+def _need(cfg: dict, key: str, typ, where: str = ""):
+    if key not in cfg:
+        raise DataError("missing", field=f"{where}{key}")
+    if not isinstance(cfg[key], typ):
+        raise DataError(f"expected {typ.__name__ if isinstance(typ, type) else typ[0].__name__}",
+                        field=f"{where}{key}")
+    return cfg[key]
+
+
+def parse(raw: dict, base: Path = Path(".")) -> Experiment:
+    """Validate a config dict; every error names the field (e.g. `recipes[2].kind`, `train.batch_size`)."""
+    if not isinstance(raw, dict):
+        raise DataError("the config must be a mapping")
+    unknown = set(raw) - TOP
+    if unknown:
+        raise DataError(f"unknown key(s) {sorted(unknown)} (valid: {sorted(TOP)})", field=sorted(unknown)[0])
+    ds = _need(raw, "dataset", str)
+    recipes: dict[str, Recipe] = {}
+    for i, r in enumerate(_need(raw, "recipes", list)):
+        if not isinstance(r, dict) or "name" not in r:
+            raise DataError("each recipe needs a name", field=f"recipes[{i}]")
+        try:
+            rec = Recipe(**r)
+        except TypeError as e:
+            raise DataError(str(e).replace("Recipe.__init__() ", ""), field=f"recipes[{i}]") from None
+        if rec.path and not Path(rec.path).is_absolute():
+            rec.path = str(base / rec.path)
+        recipes[rec.name] = rec
+    train = dict(raw.get("train") or {})
+    try:
+        TrainConfig(**{k: v for k, v in train.items() if k != "model"})
+    except TypeError as e:
+        raise DataError(str(e).replace("TrainConfig.__init__() ", ""), field="train") from None
+    except DataError as e:
+        raise DataError(str(e).split(": ", 1)[-1], field=f"train.{e.field}") from None
+    models = raw.get("models") or ["minilm"]
+    cells: list[Cell] = []
+    if raw.get("cells"):
+        for i, c in enumerate(_need(raw, "cells", list)):
+            if not isinstance(c, dict):
+                raise DataError("expected a mapping with recipe and loss", field=f"cells[{i}]")
+            cells.append(Cell(c.get("model", models[0]), _need(c, "recipe", str, f"cells[{i}]."),
+                              _need(c, "loss", str, f"cells[{i}].")))
+    else:
+        losses = _need(raw, "losses", list)
+        cells = [Cell(m, r, loss) for m, r, loss in itertools.product(models, recipes, losses)]
+    rr = raw.get("rerankers") or []
+    for i, c in enumerate(rr):
+        cells.append(Cell(c.get("model", models[0]), _need(c, "recipe", str, f"rerankers[{i}]."),
+                          c.get("loss", "bce"), cross=True))
+    n_bi = sum(not c.cross for c in cells)
+    for i, c in enumerate(cells):
+        where = f"rerankers[{i - n_bi}]" if c.cross else f"cells[{i}]"
+        spec = get_loss(c.loss, field=f"{where}.loss")
+        if spec.cross != c.cross:
+            raise DataError(f"loss '{c.loss}' is a {'cross' if spec.cross else 'bi'}-encoder loss",
+                            field=f"{where}.loss")
+        if c.recipe not in recipes:
+            raise DataError(f"unknown recipe '{c.recipe}' (defined: {', '.join(recipes)})", field=f"{where}.recipe")
+        if spec.needs_negatives and recipes[c.recipe].kind == "in-batch":
+            raise DataError(f"loss '{c.loss}' needs negatives; recipe '{c.recipe}' has none", field=f"{where}.recipe")
+    quick = {**QUICK, **(raw.get("quick") or {})}
+    return Experiment(raw.get("name", "experiment"), str(Path(ds) if Path(ds).is_absolute() else base / ds),
+                      recipes, cells, train, raw.get("train_split", "train"), raw.get("test_split", "test"),
+                      quick, int(raw.get("rerank_top", 100)), raw)
+
+
+def load_config(path: str | Path) -> Experiment:
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError("config file does not exist", path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        raise DataError(f"bad YAML: {getattr(e, 'problem', e)}", path, None if line is None else line + 1) from None
+    try:
+        return parse(raw, path.parent)
+    except DataError as e:
+        raise DataError(str(e), path) from None
+
+
+def _sample(qrels: Qrels, n: int, rng) -> Qrels:
+    qs = sorted(qrels)
+    keep = sorted(rng.choice(len(qs), size=min(n, len(qs)), replace=False))
+    return {qs[i]: qrels[qs[i]] for i in keep}
+
+
+def load_data(exp: Experiment, quick: bool, seed: int) -> tuple[Dataset, Dataset]:
+    """Train and test splits over one corpus; quick mode samples queries and shrinks the corpus (positives kept)."""
+    train = load_beir(exp.dataset, exp.train_split)
+    test = load_beir(exp.dataset, exp.test_split, corpus=train.corpus)
+    if not quick:
+        return train, test
+    rng = np.random.default_rng(seed)
+    tq, sq = _sample(train.qrels, exp.quick["train_queries"], rng), _sample(test.qrels, exp.quick["test_queries"], rng)
+    need = {d for qr in (tq, sq) for docs in qr.values() for d in docs}
+    rows = sorted(train.corpus.indices(need))
+    rest = np.setdiff1d(np.arange(len(train.corpus)), rows)
+    fill = rng.choice(rest, size=max(0, min(len(rest), exp.quick["corpus_docs"] - len(rows))), replace=False)
+    corpus = train.corpus.subset(sorted(rows + fill.tolist()))
+    mk = lambda ds, qr: Dataset(corpus, ds.queries.subset(list(qr)), qr, ds.name)  # noqa: E731
+    return mk(train, tq), mk(test, sq)
+
+
+def evaluate_bi(model: str, test: Dataset, k: int = 100) -> dict:
+    """Dense retrieval over the test corpus, scored by hardneg.evaluate (ranx); metrics in [0, 1]."""
+    from hardneg.evaluate.metrics import evaluate
+    from hardneg.retrieve.spec import make_retriever
+
+    r = make_retriever(f"dense:{model}", show_progress=False)
+    r.index(test.corpus)
+    return evaluate(r.search(test.judged_queries(), min(k, len(test.corpus))), test.qrels, METRICS)
+
+
+def evaluate_rerank(model: str | None, test: Dataset, top: int) -> dict:
+    """BM25 top-`top` re-ranked by the cross-encoder (None: BM25 alone); metrics in [0, 1]."""
+    from hardneg.evaluate.metrics import evaluate
+    from hardneg.retrieve.spec import make_retriever
+
+    bm = make_retriever("bm25")
+    bm.index(test.corpus)
+    qs = test.judged_queries()
+    run = bm.search(qs, min(top, len(test.corpus)))
+    if model is None:
+        return evaluate(run, test.qrels, METRICS)
+    from sentence_transformers import CrossEncoder
+
+    ce = CrossEncoder(model)
+    texts = test.corpus.full_texts()
+    qi, kj = np.nonzero(run.indices >= 0)
+    scores = ce.predict([(qs.texts[i], texts[run.indices[i, j]]) for i, j in zip(qi, kj)], batch_size=64,
+                        show_progress_bar=False)
+    out = {q: {} for q in qs.ids}
+    for i, j, s in zip(qi, kj, np.asarray(scores, dtype=np.float32)):
+        out[qs.ids[i]][run.doc_ids[run.indices[i, j]]] = float(s)
+    return evaluate(out, test.qrels, METRICS)
+
+
+def _rerank_top(exp: Experiment, overrides: dict) -> int:
+    return int(overrides.get("rerank_top", exp.rerank_top))
+
+
+def run_cell(exp: Experiment, cell: Cell, groups, test: Dataset, out: Path, overrides: dict) -> dict:
+    """Train one cell (or reuse it when its done marker exists); returns its results row."""
+    cdir = out / "cells" / cell.key
+    done = cdir / "done.json"
+    if done.exists():
+        log.info("skip %s (done)", cell.key)
+        return json.loads(done.read_text(encoding="utf-8"))
+    tcfg = TrainConfig(**{**exp.train, **{k: v for k, v in overrides.items() if k != "rerank_top"},
+                          "model": cell.model, "loss": cell.loss})
+    if cell.cross:
+        res = train_cross_encoder(groups, tcfg, cdir / "model")
+        metrics = evaluate_rerank(str(res.path), test, _rerank_top(exp, overrides))
+    else:
+        res = train_bi_encoder(groups, tcfg, cdir / "model")
+        metrics = evaluate_bi(str(res.path), test)
+    row = {"cell": cell.key, "kind": "reranker" if cell.cross else "bi-encoder", "model": cell.model,
+           "recipe": cell.recipe, "loss": cell.loss, **{m: round(v, 4) for m, v in metrics.items()},
+           "train_s": round(res.seconds, 1), "train_rows": res.rows}
+    with atomic_write(done) as f:
+        f.write(json.dumps(row, indent=2) + "\n")
+    return row
+
+
+def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int) -> list[dict]:
+    """Zero-shot rows for each model (and BM25 when rerankers are trained), cached under out/baselines."""
+    rows = []
+    todo = [("bi-encoder", m) for m in dict.fromkeys(c.model for c in exp.cells if not c.cross)]
+    if any(c.cross for c in exp.cells):
+        todo.append(("bm25", "bm25"))
+    for kind, m in todo:
+        path = out / "baselines" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", m) + ".json")
+        if path.exists():
+            rows.append(json.loads(path.read_text(encoding="utf-8")))
+            continue
+        met = evaluate_bi(m, test) if kind == "bi-encoder" else evaluate_rerank(None, test, top)
+        row = {"cell": f"zero-shot__{m}", "kind": kind, "model": m, "recipe": "zero-shot", "loss": "-",
+               **{k: round(v, 4) for k, v in met.items()}, "train_s": 0.0, "train_rows": 0}
+        with atomic_write(path) as f:
+            f.write(json.dumps(row, indent=2) + "\n")
+        rows.append(row)
+    return rows
+
+
+def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: int | None = None,
+                   on_cell=None) -> list[dict]:
+    """Run every cell not yet done; writes results.csv/md, plots, config and versions into `out`."""
+    from hardneg.train.report import write_outputs
+
+    out = Path(out)
+    seed = int(exp.train.get("seed", 42) if seed is None else seed)
+    overrides = {"seed": seed}
+    if quick:
+        overrides.update(max_seq_length=exp.quick["max_seq_length"], epochs=exp.quick["epochs"])
+        if "rerank_top" in exp.quick:
+            overrides["rerank_top"] = int(exp.quick["rerank_top"])
+    train, test = load_data(exp, quick, seed)
+    rows = baseline_rows(exp, test, out, _rerank_top(exp, overrides))
+    groups: dict[str, object] = {}
+    failed = []
+    for cell in exp.cells:
+        if on_cell:
+            on_cell(cell)
+        try:
+            if not (out / "cells" / cell.key / "done.json").exists() and cell.recipe not in groups:
+                groups[cell.recipe] = _recipe_groups(exp, cell.recipe, train, out, seed)
+            rows.append(run_cell(exp, cell, groups.get(cell.recipe), test, out, overrides))
+        except Exception as e:  # one broken cell must not lose the others; it is re-tried on the next run
+            if isinstance(e, DataError):
+                raise
+            log.exception("cell %s failed", cell.key)
+            failed.append(f"{cell.key}: {type(e).__name__}: {e}")
+    write_outputs(out, exp, rows, quick, seed)
+    if failed:
+        raise RuntimeError("cells failed (re-run to retry them):\n" + "\n".join(failed))
+    return rows
+
+
+def _recipe_groups(exp: Experiment, name: str, train: Dataset, out: Path, seed: int):
+    """A recipe's groups, built once per output folder (saved under out/recipes)."""
+    gpath = out / "recipes" / f"{name}.jsonl.gz"
+    if gpath.exists():
+        return load_groups(gpath)
+    t0 = time.perf_counter()
+    g = build(train, exp.recipes[name], seed)
+    log.info("recipe %s: %d groups, %d negatives, built in %.1fs", name, len(g), g.n_negatives(),
+             time.perf_counter() - t0)
+    save_groups(gpath, g)
+    return g

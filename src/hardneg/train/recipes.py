@@ -1,0 +1,144 @@
+"""Data recipes: turn a train split into training groups (in-batch only, random, ST mining, hardneg mining, file)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hardneg.data.errors import DataError
+from hardneg.data.jsonl import atomic_write, open_text
+from hardneg.data.model import Dataset
+from hardneg.train.data import Groups, groups_from_mined, groups_from_table, pairs_from_dataset, read_groups
+
+log = logging.getLogger(__name__)
+
+KINDS = ("in-batch", "random", "st-mine", "hardneg", "file")
+# sentence_transformers.util.mine_hard_negatives, settings from its docstring example
+ST_RECOMMENDED = {"range_min": 10, "range_max": 50, "max_score": 0.8, "relative_margin": 0.05,
+                  "num_negatives": 5, "sampling_strategy": "random"}
+
+
+@dataclass
+class Recipe:
+    """How training negatives are made. Scores kept in groups are the miner's (cosine for dense, fused for RRF)."""
+
+    name: str
+    kind: str = "in-batch"
+    num_negatives: int = 5
+    model: str = "minilm"  # mining model for st-mine
+    retrievers: list[str] = field(default_factory=lambda: ["bm25", "dense:minilm"])
+    strategy: str = "range:10-50:random"
+    validate: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    st: dict = field(default_factory=dict)  # overrides of ST_RECOMMENDED
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        where = f"recipes[{self.name}]"
+        if self.kind not in KINDS:
+            raise DataError(f"unknown kind '{self.kind}' (choose from {', '.join(KINDS)})", field=f"{where}.kind")
+        if not isinstance(self.num_negatives, int) or self.num_negatives < 1:
+            raise DataError("must be a positive integer", field=f"{where}.num_negatives")
+        if self.kind == "file" and not self.path:
+            raise DataError("a file recipe needs a path", field=f"{where}.path")
+        bad = set(self.st) - set(ST_RECOMMENDED)
+        if bad:
+            raise DataError(f"unknown mine_hard_negatives option(s) {sorted(bad)}", field=f"{where}.st")
+        if self.kind == "hardneg":
+            from hardneg.select.spec import parse_strategy
+
+            try:
+                parse_strategy(self.strategy)
+            except ValueError as e:
+                raise DataError(str(e), field=f"{where}.strategy") from None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def random_groups(ds: Dataset, n: int, seed: int) -> Groups:
+    """Each pair gets n documents drawn uniformly from the corpus, never one of its query's positives."""
+    g = pairs_from_dataset(ds)
+    texts = ds.corpus.full_texts()
+    qpos = ds.positives()
+    qids = [q for q, docs in qpos.items() if q in ds.queries for _ in docs]
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, len(texts), size=(len(qids), 3 * n + 8))
+    for i, q in enumerate(qids):
+        bad = set(ds.corpus.indices(qpos[q]))
+        picks = list(dict.fromkeys(int(r) for r in draw[i] if int(r) not in bad))[:n]
+        g.negatives[i] = [texts[r] for r in picks]
+    return g
+
+
+def st_mine_groups(ds: Dataset, recipe: Recipe, batch_size: int = 64) -> Groups:
+    """Negatives from sentence_transformers.util.mine_hard_negatives at its recommended settings (cosine scores)."""
+    import datasets
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.util import mine_hard_negatives
+
+    from hardneg.train.trainer import resolve
+
+    pairs = pairs_from_dataset(ds)
+    opts = {**ST_RECOMMENDED, "num_negatives": recipe.num_negatives, **recipe.st}
+    table = datasets.Dataset.from_dict({"query": pairs.anchors, "positive": pairs.positives})
+    out = mine_hard_negatives(table, SentenceTransformer(resolve(recipe.model)), corpus=ds.corpus.full_texts(),
+                              output_format="triplet", output_scores=True, batch_size=batch_size, verbose=False,
+                              **opts)
+    g = groups_from_table(out, f"mine_hard_negatives({recipe.name})")
+    have = {(a, p) for a, p in zip(g.anchors, g.positives)}
+    for a, p in zip(pairs.anchors, pairs.positives):  # pairs that got no negative still train in-batch
+        if (a, p) not in have:
+            g.add(a, p, [])
+    return g
+
+
+def hardneg_groups(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False) -> Groups:
+    """Negatives from hardneg's miner (retrievers -> strategy), then the validation judges if any."""
+    from hardneg.pipeline.config import MineConfig
+    from hardneg.pipeline.mine import mine, to_mined
+
+    cfg = MineConfig(retrievers=list(recipe.retrievers), strategy=recipe.strategy,
+                     num_negatives=recipe.num_negatives, seed=seed, show_progress=progress)
+    res = mine(ds, cfg)
+    if not recipe.validate:
+        return groups_from_mined(res.mined)
+    from hardneg.pipeline.steps import prepare
+    from hardneg.validate.step import validate_selection
+
+    sel, _ = validate_selection(ds, res.candidates, res.selection, recipe.validate, recipe.rules)
+    return groups_from_mined(to_mined(ds, prepare(ds, cfg), res.candidates, sel, cfg))
+
+
+def build(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False) -> Groups:
+    """The training groups of a recipe on a train split."""
+    if recipe.kind == "in-batch":
+        return pairs_from_dataset(ds)
+    if recipe.kind == "random":
+        return random_groups(ds, recipe.num_negatives, seed)
+    if recipe.kind == "st-mine":
+        return st_mine_groups(ds, recipe)
+    if recipe.kind == "hardneg":
+        return hardneg_groups(ds, recipe, seed, progress)
+    return read_groups(recipe.path)
+
+
+def save_groups(path: str | Path, g: Groups) -> None:
+    """One JSON line per group (anchor, positive, negatives, scores), gzipped, atomically."""
+    with atomic_write(path) as f:
+        for row in zip(g.anchors, g.positives, g.negatives, g.pos_scores, g.neg_scores):
+            f.write(json.dumps(dict(zip(("anchor", "positive", "negatives", "pos_score", "neg_scores"), row)),
+                               ensure_ascii=False) + "\n")
+
+
+def load_groups(path: str | Path) -> Groups:
+    g = Groups()
+    with open_text(path) as f:
+        for line in f:
+            r = json.loads(line)
+            g.add(r["anchor"], r["positive"], r["negatives"], r["pos_score"], r["neg_scores"])
+    return g

@@ -1,0 +1,93 @@
+"""The experiment grid: quick mode on the tiny BEIR set, resume, outputs, and config errors that name the field."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import yaml
+from conftest import write_tiny_beir
+
+from hardneg.data.errors import DataError
+from hardneg.train import experiment as ex
+
+
+def _config(tmp_path, tiny_bert, **over) -> dict:
+    root = write_tiny_beir(tmp_path / "beir", "train")
+    write_tiny_beir(root, "test")
+    cfg = {"name": "tiny", "dataset": str(root), "models": [str(tiny_bert)],
+           "recipes": [{"name": "in-batch", "kind": "in-batch"},
+                       {"name": "random", "kind": "random", "num_negatives": 2}],
+           "losses": ["mnrl"],
+           "train": {"epochs": 1, "batch_size": 4, "max_seq_length": 32, "learning_rate": 1e-3, "seed": 7},
+           "quick": {"train_queries": 5, "test_queries": 4, "corpus_docs": 10, "max_seq_length": 32}}
+    cfg.update(over)
+    return cfg
+
+
+def test_grid_quick_runs_and_resumes(tmp_path, tiny_bert, monkeypatch):
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(_config(tmp_path, tiny_bert)))
+    out = tmp_path / "out"
+    rows = ex.run_experiment(ex.load_config(path), out, quick=True)
+    assert [r["recipe"] for r in rows] == ["zero-shot", "in-batch", "random"]
+    for r in rows:
+        assert 0.0 <= r["ndcg@10"] <= 1.0 and 0.0 <= r["recall@100"] <= 1.0
+    assert rows[1]["train_rows"] == rows[2]["train_rows"] >= 5  # one row per (query, positive) of 5 sampled queries
+    with open(out / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == 3
+    assert "| ndcg@10 |" in (out / "results.md").read_text().replace("| kind | model | recipe | loss ", "| ")
+    assert (out / "plots" / "ndcg_at_10.png").exists() and (out / "config.yaml").exists()
+    assert (out / "plots" / "scores_random.png").exists() is False  # random negatives carry no miner scores
+    assert "sentence-transformers" in (out / "run.json").read_text()
+    first = (out / "results.csv").read_text()
+
+    def boom(*a, **k):
+        raise AssertionError("a done cell was trained again")
+
+    monkeypatch.setattr(ex, "train_bi_encoder", boom)
+    rows2 = ex.run_experiment(ex.load_config(path), out, quick=True)
+    assert rows2 == rows and (out / "results.csv").read_text() == first
+
+
+def test_st_ir_evaluator_metrics_match_ours(tmp_path, tiny_bert):
+    """ST's InformationRetrievalEvaluator and hardneg.evaluate (ranx) agree on one tie-free run."""
+    import numpy as np
+
+    from hardneg.data.beir import load_beir
+    from hardneg.evaluate.metrics import evaluate
+    from hardneg.train.trainer import ir_evaluator
+
+    root = write_tiny_beir(tmp_path / "beir", "test")
+    ds = load_beir(root, "test")
+    ds.qrels = {q: {d: 1 for d in docs} for q, docs in ds.qrels.items()}  # ST scores relevance as binary
+    rng = np.random.default_rng(3)
+    ev = ir_evaluator(ds, name="t")
+    scores = rng.permutation(len(ev.queries_ids) * len(ds.corpus)).reshape(len(ev.queries_ids), -1) / 100.0
+    results = [[{"corpus_id": d, "score": float(s)} for d, s in zip(ds.corpus.ids, row)] for row in scores]
+    for r in results:
+        r.sort(key=lambda x: -x["score"])
+    st = ev.compute_metrics(results)
+    run = {q: {x["corpus_id"]: x["score"] for x in r} for q, r in zip(ev.queries_ids, results)}
+    ours = evaluate(run, ds.qrels, ex.METRICS)
+    assert ours["ndcg@10"] == pytest.approx(st["ndcg@k"][10], abs=1e-6)
+    assert ours["mrr@10"] == pytest.approx(st["mrr@k"][10], abs=1e-6)
+    for k in (1, 3, 10, 100):
+        assert ours[f"recall@{k}"] == pytest.approx(st["recall@k"][k], abs=1e-6), k
+
+
+@pytest.mark.parametrize("patch, field", [
+    ({"recipes": [{"name": "x", "kind": "nope"}]}, "recipes[x].kind"),
+    ({"losses": ["nope"]}, "cells[0].loss"),
+    ({"train": {"batch_size": 0}}, "train.batch_size"),
+    ({"cells": [{"recipe": "missing", "loss": "mnrl"}]}, "cells[0].recipe"),
+    ({"cells": [{"recipe": "in-batch", "loss": "triplet"}]}, "cells[0].recipe"),
+    ({"rerankers": [{"recipe": "random", "loss": "mnrl"}]}, "rerankers[0].loss"),
+    ({"bogus": 1}, "bogus"),
+])
+def test_config_errors_name_the_field(tmp_path, tiny_bert, patch, field):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(_config(tmp_path, tiny_bert, **patch)))
+    with pytest.raises(DataError) as e:
+        ex.load_config(path)
+    assert f"field '{field}'" in str(e.value) and "bad.yaml" in str(e.value)
