@@ -54,7 +54,7 @@ class LlamaServer:
     def start(self) -> "LlamaServer":
         from hardneg.llm.local import resolve_gguf, start_server
 
-        self.server = start_server(resolve_gguf(self.model), n_ctx=2048, threads=2, port=self.port)
+        self.server = start_server(resolve_gguf(self.model), n_ctx=2048, threads=1, port=self.port)
         wait_ready(f"http://127.0.0.1:{self.port}/health")
         return self
 

@@ -108,10 +108,11 @@ def write_output(out: Path, rows: list[dict], keep: np.ndarray, corpus_file: Pat
 
 def generate_dataset(data: str | Path, llm: LLM, build: Callable[[str, str], Prompt], cfg: GenConfig,
                      out: str | Path, filters: list[F.FilterSpec] | None = None,
-                     on_progress: Callable[[int, int], None] | None = None) -> GenerateResult:
+                     on_progress: Callable[[int, int], None] | None = None,
+                     loaded: tuple[Corpus, Path] | None = None) -> GenerateResult:
     """The whole stage: generate (resumable, in out/.generate), filter, write a BEIR folder to `out`."""
     out = Path(out)
-    corpus, corpus_file = load_corpus(data)
+    corpus, corpus_file = loaded or load_corpus(data)
     rows, stats = generate_rows(corpus, llm, build, cfg, out / ".generate", on_progress)
     keep, counts = apply_filters(rows, corpus, filters or [])
     n = write_output(out, rows, keep, corpus_file)

@@ -42,7 +42,7 @@ def resolve_gguf(name: str = "smollm2") -> Path:
 
 
 def start_server(model_path: str | Path, *, n_ctx: int = 4096, threads: int = 2, parallel: int = 1,
-                 port: int = 0, verbose: bool = False):
+                 port: int = 0, verbose: bool = False, poll: int = 0):
     """Load a GGUF into an xllamacpp Server; it answers in-process calls and HTTP on 127.0.0.1:`port` (0 = any)."""
     import xllamacpp as xl
 
@@ -52,6 +52,8 @@ def start_server(model_path: str | Path, *, n_ctx: int = 4096, threads: int = 2,
     p.n_parallel = int(parallel)
     p.cpuparams.n_threads = int(threads)
     p.cpuparams_batch.n_threads = int(threads)
+    # llama.cpp's threads spin while they wait (poll=50); on a shared or busy machine that costs 10x, so poll less.
+    p.cpuparams.poll = p.cpuparams_batch.poll = int(poll)
     p.hostnames = ["127.0.0.1"]
     p.port = int(port)
     p.verbosity = 3 if verbose else -1
@@ -63,7 +65,8 @@ class LocalLLM(ChatBackend):
     """A GGUF chat model run in-process (chat template from the GGUF; log-probs in nats)."""
 
     def __init__(self, model: str = "smollm2", *, n_ctx: int = 4096, threads: int | None = None,
-                 parallel: int = 1):
+                 parallel: int = 1, cache_prompt: bool = False):
+        self.cache_prompt = cache_prompt
         self.path = resolve_gguf(model)
         self.name = f"local:{self.path.name}"
         self.parallel = max(1, int(parallel))
@@ -76,7 +79,9 @@ class LocalLLM(ChatBackend):
         return self.server.listening_address
 
     def _one(self, body: dict) -> dict:
-        reply = self.server.handle_chat_completions(body)
+        # No KV reuse between requests: a reused prefix changes the numerics slightly, and resumed runs must
+        # give the same bytes as uninterrupted ones.
+        reply = self.server.handle_chat_completions({**body, "cache_prompt": self.cache_prompt})
         if isinstance(reply, dict) and "error" in reply:
             raise LLMError(f"local model error: {reply['error'].get('message', reply['error'])}")
         return reply

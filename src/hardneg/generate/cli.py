@@ -1,0 +1,115 @@
+"""`hardneg generate`: write synthetic queries for a corpus, filter them, and save a BEIR folder to mine."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def summary_table(res, price: Optional[float], backend_stats: dict) -> Table:
+    """Documents, queries generated and kept per filter, tokens, wall time and cost."""
+    s = res.stats
+    t = Table(title="hardneg generate")
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    t.add_row("documents", f"{s.documents} ({s.resumed_docs} resumed)")
+    t.add_row("queries generated", str(s.generated))
+    for c in res.counts:
+        t.add_row(f"kept after {c.label}", f"{c.kept} / {c.seen}")
+    t.add_row("queries written", str(res.kept))
+    t.add_row("generated tokens (this run)", f"{s.tokens} ({s.new_tokens})")
+    if s.prompt_tokens:
+        t.add_row("prompt tokens (this run)", str(s.prompt_tokens))
+    t.add_row("wall time", f"{s.seconds:.1f} s")
+    if s.seconds > 0 and s.new_tokens:
+        t.add_row("throughput", f"{s.new_tokens / s.seconds:.1f} tokens/s, "
+                                f"{s.new_queries / s.seconds:.2f} queries/s")
+    for k, v in backend_stats.items():
+        t.add_row(k, str(v))
+    if price is not None:
+        cost = (s.new_tokens + s.prompt_tokens) / 1000 * price
+        t.add_row("cost (this run)", f"{cost:.4f} (at {price} per 1k prompt+generated tokens)")
+    return t
+
+
+def generate(
+    data: Path = typer.Option(..., "--data", help="BEIR folder (only corpus.jsonl[.gz] is read) or a corpus.jsonl file."),
+    backend: str = typer.Option("local", help="LLM: local (SmolLM2-135M), local:gemma, local:PATH.gguf, "
+                                              "openai:URL[:MODEL] or hf:MODEL (path or hub id)."),
+    prompt: str = typer.Option("inpars", help="inpars, gbq, promptagator (needs --examples), doc (raw text, for "
+                                             "doc2query T5) or a template FILE ({document}/{title} or Jinja)."),
+    examples: Optional[Path] = typer.Option(None, help="JSONL of your own {query, document} pairs for --prompt promptagator."),
+    per_doc: int = typer.Option(1, "--per-doc", help="Queries generated per document."),
+    sample: int = typer.Option(0, help="Generate for this many documents drawn with --seed (0 = all)."),
+    filter_: list[str] = typer.Option([], "--filter", help="Filter, repeatable, applied in order: length:MIN:MAX, dedupe, "
+                                                           "copy:RUN, score:FRAC, roundtrip:K:RETRIEVER, rerank:N:MODEL."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output BEIR folder; rerunning the same command resumes."),
+    seed: int = typer.Option(0, help="Global seed (sampling of documents and per-document generation seeds)."),
+    max_tokens: int = typer.Option(48, help="Most tokens generated per query."),
+    temperature: Optional[float] = typer.Option(None, help="Sampling temperature (default 0 = greedy for --per-doc 1, else 0.8)."),
+    checkpoint_every: int = typer.Option(64, help="Documents per checkpoint shard."),
+    concurrency: int = typer.Option(4, help="Parallel requests (openai backend) or slots (local backend)."),
+    threads: int = typer.Option(0, help="CPU threads for the local backend (0 = all cores; 1 is faster on a busy machine)."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding the API key (never logged)."),
+    price_per_1k_tokens: Optional[float] = typer.Option(None, "--price-per-1k-tokens",
+                                                        help="Price per 1000 tokens, to print the run's cost."),
+    overwrite: bool = typer.Option(False, help="Discard checkpoints of an earlier run in --out and start over."),
+) -> None:
+    """Generate synthetic queries (InPars/Promptagator style), filter them and write a dataset `mine` can read."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from hardneg.generate.core import generate_dataset, load_corpus
+    from hardneg.generate.filters import parse_filter
+    from hardneg.generate.prompts import make_prompt
+    from hardneg.generate.run import GenConfig, sample_rows
+    from hardneg.llm import make_llm, parse_llm_spec
+
+    try:
+        spec = parse_llm_spec(backend)
+        filters = [parse_filter(f) for f in filter_]
+        build = make_prompt(prompt, examples)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    temp = temperature if temperature is not None else (0.0 if per_doc == 1 else 0.8)
+    opts = {"openai": {"api_key_env": api_key_env, "concurrency": concurrency},
+            "local": {"parallel": concurrency if concurrency > 1 and temp > 0 else 1, "threads": threads or None}}.get(spec.kind, {})
+    if overwrite and (out / ".generate").exists():
+        shutil.rmtree(out / ".generate")
+    cfg = GenConfig(backend=backend, prompt=prompt if not Path(prompt).is_file() else f"file:{Path(prompt).name}",
+                    per_doc=per_doc, sample=sample, seed=seed, max_tokens=max_tokens, temperature=temp,
+                    checkpoint_every=checkpoint_every)
+    with console.status(f"loading {backend}"):
+        llm = make_llm(spec, **opts)
+    cols = (TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
+            TextColumn("{task.fields[tps]:.1f} tok/s"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=console) as bar:
+        task = bar.add_task("generate", total=None, tps=0.0)
+        state = {"tokens": 0, "t0": None}
+
+        def on_progress(docs: int, tokens: int) -> None:
+            state["t0"] = state["t0"] or time.perf_counter()
+            state["tokens"] += tokens
+            dt = max(time.perf_counter() - state["t0"], 1e-6)
+            bar.update(task, advance=docs, tps=state["tokens"] / dt)
+
+        try:
+            loaded = load_corpus(data)
+            bar.update(task, total=len(sample_rows(len(loaded[0]), sample, seed)))
+            res = generate_dataset(data, llm, build, cfg, out, filters, on_progress, loaded=loaded)
+        except ValueError as e:  # DataError (named file/line/field) or a run with other settings in --out
+            bar.stop()
+            console.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from None
+    extra = {k: getattr(llm, k) for k in ("retries", "cache_hits", "malformed") if getattr(llm, k, 0)}
+    console.print(summary_table(res, price_per_1k_tokens, extra))
+    console.print(f"wrote queries.jsonl, qrels/train.tsv, generated.jsonl and a corpus copy to {out}; "
+                  f"next: hardneg mine --data {out}")
