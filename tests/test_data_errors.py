@@ -172,3 +172,8 @@ def test_unknown_sources(tmp_path):
     _raises(lambda: load_data(tmp_path / "x.txt"), "x.txt", "unknown file type")
     _raises(lambda: load_data(tmp_path), str(tmp_path), "neither a BEIR dataset")
     _raises(lambda: load_data(tmp_path / "missing.jsonl"), "missing.jsonl", "no such file")
+
+
+def test_hub_name_that_cannot_load_is_a_data_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the real hub path runs, and fails as it would offline
+    _raises(lambda: load_data("nobody-here/no-such-pairs", "train"), "nobody-here/no-such-pairs", "from the hub")

@@ -146,8 +146,8 @@ def load_hf(source: str | Path, split: str = "train", query_column: str = "query
     else:
         try:
             ds = datasets.load_dataset(str(source), split=split)
-        except ValueError as e:  # datasets reports an unknown split as ValueError
-            raise DataError(f"cannot load split '{split}' ({e})", source) from None
+        except Exception as e:  # unknown split (ValueError), unknown or unreachable dataset (OSError, ...)
+            raise DataError(f"cannot load split '{split}' from the hub ({type(e).__name__}: {e})", source) from None
     if query_column not in ds.column_names or answer_column not in ds.column_names:
         raise _columns_error(source, ds.column_names, (query_column, answer_column))
     cols = ds.select_columns([query_column, answer_column]).to_dict()
