@@ -111,3 +111,22 @@ def test_config_errors_name_field():
         TrainConfig(batch_size=0)
     with pytest.raises(DataError, match="field 'warmup_ratio'"):
         TrainConfig(warmup_ratio=1.5)
+
+
+@pytest.mark.parametrize("fmt", ["triplet", "n-tuple", "labeled-pair", "labeled-list", "marginmse"])
+def test_reads_what_the_export_stage_writes(fmt, tmp_path):
+    from hardneg.export import Mined, export
+
+    m = Mined(["q1", "q2"], ["which animals purr", "capital of France"],
+              np.array([[0, -1], [1, 2]]), np.array([[0.9, np.nan], [0.8, 0.7]], dtype=np.float32),
+              np.array([[3, 4], [4, 5]]), np.array([[0.5, 0.4], [0.6, 0.3]], dtype=np.float32),
+              [f"d{i}" for i in range(6)], [f"doc {i}" for i in range(6)], "dense:minilm")
+    export(m, tmp_path, [fmt])
+    for path in (tmp_path / fmt, tmp_path / f"{fmt}.parquet"):
+        g = read_groups(path)
+        assert sorted(zip(g.anchors, g.positives)) == [("capital of France", "doc 1"), ("capital of France", "doc 2"),
+                                                      ("which animals purr", "doc 0")], path
+        i = g.positives.index("doc 1")
+        assert g.negatives[i] == ["doc 4", "doc 5"], path
+        if fmt == "marginmse" or (path.suffix == ".parquet" and fmt in ("triplet", "n-tuple")):
+            assert g.pos_scores[i] - g.neg_scores[i][0] == pytest.approx(0.8 - 0.6, abs=1e-6), path

@@ -63,17 +63,6 @@ def train(
     console.print(t)
 
 
-def results_table(rows: list[dict], title: str) -> Table:
-    from hardneg.train.report import COLUMNS
-
-    t = Table(title=title)
-    for c in COLUMNS[1:]:
-        t.add_column(c, justify="right" if c not in ("model", "recipe", "loss") else "left")
-    for r in rows:
-        t.add_row(*[f"{r.get(c, '')}" for c in COLUMNS[1:]])
-    return t
-
-
 def experiment(
     config: Path = typer.Argument(..., help="Experiment YAML (see examples/seed_comparison.yaml)."),
     out: Path = typer.Option(Path("runs/experiment"), "--out", "-o", help="Output folder; done cells are skipped."),
@@ -94,5 +83,7 @@ def experiment(
     except DataError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
+    from hardneg.train.report import results_table
+
     console.print(results_table(rows, f"{exp.name}: test metrics"))
     console.print(f"results in {out}/results.md, plots in {out}/plots/")

@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 SCORE_COLS = ("scores", "score")
 LABEL_COLS = ("label", "labels", "margin")
+# extra columns of hardneg's full export tables (<fmt>.parquet): ids and per-side miner scores
+META_COLS = ("query_id", "pos_id", "neg_id", "doc_id", "neg_ids", "doc_ids", "scorer", "pos_score", "neg_score",
+             "neg_scores")
 
 
 @dataclass
@@ -103,7 +106,8 @@ def groups_from_table(tab, path: str | Path = "<table>") -> Groups:
     """Groups from an in-memory HF dataset laid out as read_groups describes."""
     path = Path(path)
     cols = list(tab.column_names)
-    text_cols = [c for c in cols if c not in SCORE_COLS + LABEL_COLS]
+    text_cols = [c for c in cols if c not in SCORE_COLS + LABEL_COLS + META_COLS]
+    side = "pos_score" in cols and ("neg_score" in cols or "neg_scores" in cols)
     label_col = next((c for c in LABEL_COLS if c in cols), None)
     score_col = next((c for c in SCORE_COLS if c in cols), None)
     if len(text_cols) < 2:
@@ -135,7 +139,10 @@ def groups_from_table(tab, path: str | Path = "<table>") -> Groups:
         negs = [_check_str(row[c], path, i, c) for c in text_cols[2:] if row[c] is not None]
         scores = row[score_col] if score_col else None
         pos_s, neg_s = None, None
-        if scores is not None:
+        if side:  # hardneg full table: the miner's scores per side
+            ns = row.get("neg_score", row.get("neg_scores"))
+            pos_s, neg_s = float(row["pos_score"]), [float(x) for x in (ns if isinstance(ns, list) else [ns])]
+        elif scores is not None:
             if not isinstance(scores, list) or len(scores) != 1 + len(text_cols) - 2:
                 raise DataError("scores must list the positive's then each negative's score", path, i + 1, score_col)
             pos_s, neg_s = float(scores[0]), [float(s) for s in scores[1:1 + len(negs)]]

@@ -287,7 +287,7 @@ def _recipe_groups(exp: Experiment, name: str, train: Dataset, out: Path, seed: 
     if gpath.exists():
         return load_groups(gpath)
     t0 = time.perf_counter()
-    g = build(train, exp.recipes[name], seed)
+    g = build(train, exp.recipes[name], seed, export_dir=out / "recipes" / name)
     log.info("recipe %s: %d groups, %d negatives, built in %.1fs", name, len(g), g.n_negatives(),
              time.perf_counter() - t0)
     save_groups(gpath, g)

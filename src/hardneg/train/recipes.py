@@ -97,25 +97,36 @@ def st_mine_groups(ds: Dataset, recipe: Recipe, batch_size: int = 64) -> Groups:
     return g
 
 
-def hardneg_groups(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False) -> Groups:
-    """Negatives from hardneg's miner (retrievers -> strategy), then the validation judges if any."""
+def hardneg_groups(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False,
+                   export_dir: str | Path | None = None) -> Groups:
+    """Negatives from hardneg's miner (retrievers -> strategy), then the validation judges if any.
+
+    With export_dir, the (validated) set is also exported there as ST triplets (HF dataset + parquet).
+    """
     from hardneg.pipeline.config import MineConfig
     from hardneg.pipeline.mine import mine, to_mined
 
     cfg = MineConfig(retrievers=list(recipe.retrievers), strategy=recipe.strategy,
                      num_negatives=recipe.num_negatives, seed=seed, show_progress=progress)
     res = mine(ds, cfg)
-    if not recipe.validate:
-        return groups_from_mined(res.mined)
-    from hardneg.pipeline.steps import prepare
-    from hardneg.validate.step import validate_selection
+    mined = res.mined
+    if recipe.validate:
+        from hardneg.pipeline.steps import prepare
+        from hardneg.validate.step import validate_selection
 
-    sel, _ = validate_selection(ds, res.candidates, res.selection, recipe.validate, recipe.rules)
-    return groups_from_mined(to_mined(ds, prepare(ds, cfg), res.candidates, sel, cfg))
+        sel, _ = validate_selection(ds, res.candidates, res.selection, recipe.validate, recipe.rules,
+                                    out=export_dir)
+        mined = to_mined(ds, prepare(ds, cfg), res.candidates, sel, cfg)
+    if export_dir is not None:
+        from hardneg.export import export
+
+        export(mined, export_dir, ["triplet"])
+    return groups_from_mined(mined)
 
 
-def build(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False) -> Groups:
-    """The training groups of a recipe on a train split."""
+def build(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False,
+          export_dir: str | Path | None = None) -> Groups:
+    """The training groups of a recipe on a train split (hardneg recipes also export to export_dir)."""
     if recipe.kind == "in-batch":
         return pairs_from_dataset(ds)
     if recipe.kind == "random":
@@ -123,7 +134,7 @@ def build(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False) -> Gro
     if recipe.kind == "st-mine":
         return st_mine_groups(ds, recipe)
     if recipe.kind == "hardneg":
-        return hardneg_groups(ds, recipe, seed, progress)
+        return hardneg_groups(ds, recipe, seed, progress, export_dir)
     return read_groups(recipe.path)
 
 

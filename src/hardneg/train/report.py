@@ -41,6 +41,18 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def results_table(rows: list[dict], title: str) -> Table:
+    """A rich table of result rows (metrics in [0, 1], train time in seconds)."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in COLUMNS[1:]:
+        t.add_column(c, justify="right" if c not in ("model", "recipe", "loss") else "left")
+    for r in rows:
+        t.add_row(*[f"{r.get(c, '')}" for c in COLUMNS[1:]])
+    return t
+
+
 def _save(fig, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
