@@ -65,7 +65,9 @@ def random_rows(keys: np.ndarray, n_docs: int, excluded: np.ndarray, n: int) -> 
         u[bad] = -np.inf
         cols = pick(u, n)
         ok = np.take_along_axis(u, cols, axis=1) > -np.inf
-        return np.where(ok, cols, -1)
+        out = np.full((q, n), -1, dtype=np.int64)
+        out[:, :cols.shape[1]] = np.where(ok, cols, -1)
+        return out
     draws = np.minimum((uniforms(keys, 2 * m, salt=7) * n_docs).astype(np.int64), n_docs - 1)
     bad = (draws[:, :, None] == excluded[:, None, :]).any(axis=2)
     order = np.argsort(draws, axis=1, kind="stable")
