@@ -80,3 +80,17 @@ def test_cli_reports_bad_input(tmp_path):
     assert r.exit_code == 2 and "not a candidates file" in r.output
     r = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert r.exit_code == 2 and "hardneg validate" in r.output
+
+
+def test_mine_step_saves_candidates_and_validates(tiny_beir, tmp_path):
+    from hardneg.validate.step import mine_step
+
+    ds, cand = tiny_candidates(tiny_beir, k=8)
+    sel = _top_selection(cand, 3)
+    step = mine_step(["dup:exact"], out=tmp_path, meta={"data": str(tiny_beir), "split": "train"})
+    new = step(ds, cand, sel)
+    assert (new.rows == sel.rows).all()  # no exact duplicates of a positive among the tiny candidates
+    c2, s2, meta = load_candidates(tmp_path / "candidates.npz")
+    assert (s2.rows == sel.rows).all() and meta["data"] == str(tiny_beir)
+    assert (tmp_path / "validation" / "summary.json").exists()
+    assert mine_step()(ds, cand, sel) is sel

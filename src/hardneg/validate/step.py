@@ -132,3 +132,22 @@ def load_candidates(path: str | Path) -> tuple[Candidates, Selection | None, dic
         sel = Selection(list(cands.query_ids), z["sel_rows"], z["sel_scores"], z["sel_ranks"], keep)
     meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
     return cands, sel, meta
+
+
+def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any", pos_agg: str = "min",
+              out: str | Path | None = None, meta: dict | None = None, **options):
+    """The `validate` hook for hardneg.pipeline.mine.mine(dataset, cfg, validate=...).
+
+    With `out`, saves out/candidates.npz (candidates + the selection before validation + `meta`, e.g. the
+    data source and split) so `hardneg validate out` can run later; with judges, validates the selection
+    and writes out/validation/. Returns the selection to export.
+    """
+    def step(ds: Dataset, cands: Candidates, sel: Selection) -> Selection:
+        if out:
+            save_candidates(Path(out) / CANDIDATES, cands, sel, meta)
+        if not judges:
+            return sel
+        new, _ = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, **options)
+        return new
+
+    return step
