@@ -70,8 +70,8 @@ def test_sharded_topk_equals_exact(cluster, tmp_path):
 
 
 def _cfg(bert: Path, out: Path, **kw) -> MineConfig:
-    return MineConfig(retrievers=[f"dense:{bert}"], num_negatives=3, seed=7, out=str(out),
-                      formats=["triplet", "flag"], **kw)
+    kw.setdefault("num_negatives", 3)
+    return MineConfig(retrievers=[f"dense:{bert}"], seed=7, out=str(out), formats=["triplet", "flag"], **kw)
 
 
 OPTS = dict(num_cpus=2, shard_rows=5, block_rows=4, concurrency=1)
@@ -112,24 +112,35 @@ def test_ray_mine_matches_single_process(runs):
     assert len(sorted((tmp / "work" / "emb").glob("corpus-*.npy"))) == 3
 
 
-def test_worker_killed_mid_run_gives_identical_output(cluster, runs, tiny_bert, tmp_path):
-    ds, _, clean, tmp = runs
-    for tag in ("encode", "search", "select"):
+def _arm(cluster, tags):
+    for tag in tags:
         (cluster / f"arm-{tag}").touch()
-    try:  # a fresh work dir and cache: every stage runs again and loses one worker
-        hit = mine_ray(ds, _cfg(tiny_bert, tmp_path / "hit"), RayOptions(work_dir=str(tmp_path / "w2"), **OPTS))
+
+
+def _disarm(cluster, tags):
+    for tag in tags:
+        (cluster / f"arm-{tag}").unlink()
+
+
+def test_worker_killed_mid_run_gives_identical_output(cluster, runs, tiny_bert, tmp_path):
+    import shutil
+
+    ds, _, clean, tmp = runs
+    work = tmp / "work"  # keep the embeddings; search and selection run again and each loses a worker
+    shutil.rmtree(work / "topk")
+    shutil.rmtree(work / "selected")
+    _arm(cluster, ("search", "select"))
+    try:
+        hit = mine_ray(ds, _cfg(tiny_bert, tmp_path / "hit"), RayOptions(work_dir=str(work), **OPTS))
     finally:
-        for tag in ("encode", "search", "select"):
-            (cluster / f"arm-{tag}").unlink()
-    crashed = sorted(p.name for p in cluster.glob("crashed-*"))
-    assert crashed == ["crashed-encode", "crashed-search", "crashed-select"]
+        _disarm(cluster, ("search", "select"))
+    assert sorted(p.name for p in cluster.glob("crashed-*")) == ["crashed-search", "crashed-select"]
     np.testing.assert_array_equal(clean.selection.rows, hit.selection.rows)
     np.testing.assert_array_equal(clean.selection.scores, hit.selection.scores)
     for f in ("flag.jsonl", "triplet.parquet"):
         assert filecmp.cmp(tmp / "ray" / f, tmp_path / "hit" / f, shallow=False), f
 
     # resume: drop one finished block of each stage; only those are redone and the output is unchanged
-    work = tmp_path / "w2"
     keep = work / "topk" / "topk-00000.npz"
     before = keep.stat().st_mtime_ns
     for p in (work / "topk" / "topk-00001.npz.done", work / "selected" / "selected-00001.parquet.done"):
@@ -140,3 +151,44 @@ def test_worker_killed_mid_run_gives_identical_output(cluster, runs, tiny_bert, 
     np.testing.assert_array_equal(again.selection.rows, hit.selection.rows)
     assert filecmp.cmp(tmp_path / "hit" / "flag.jsonl", tmp_path / "again" / "flag.jsonl", shallow=False)
     assert json.loads((tmp_path / "again" / "summary.json").read_text())["negatives"] == hit.summary["negatives"]
+
+
+@pytest.mark.integration
+def test_encoding_actor_killed_gives_identical_output(cluster, runs, tiny_bert, tmp_path, monkeypatch):
+    """A fresh cache and work dir: Ray Data restarts the killed model actor and retries its shard."""
+    ds, _, clean, tmp = runs
+    monkeypatch.setenv("HARDNEG_CACHE", str(tmp_path / "cache"))
+    _arm(cluster, ("encode",))
+    try:
+        hit = mine_ray(ds, _cfg(tiny_bert, tmp_path / "hit"), RayOptions(work_dir=str(tmp_path / "w"), **OPTS))
+    finally:
+        _disarm(cluster, ("encode",))
+    assert (cluster / "crashed-encode").exists()
+    np.testing.assert_array_equal(clean.selection.rows, hit.selection.rows)
+    assert filecmp.cmp(tmp / "ray" / "flag.jsonl", tmp_path / "hit" / "flag.jsonl", shallow=False)
+
+
+@pytest.mark.integration
+def test_scifact_slice_parity_with_minilm(cluster, scifact_dir, minilm_path, tmp_path):
+    """200 SciFact documents (the positives of 40 train queries plus others), MiniLM, strategy range:2-30:random."""
+    from hardneg.data.beir import write_beir
+    from hardneg.data.model import Dataset
+
+    full = load_beir(scifact_dir, "train")
+    qids = [q for q in full.queries.ids if q in full.qrels][:40]
+    pos = list(dict.fromkeys(d for q in qids for d in full.qrels[q]))
+    rows = pos + [d for d in full.corpus.ids if d not in set(pos)][:200 - len(pos)]
+    ds = Dataset(full.corpus.subset(full.corpus.indices(rows)), full.queries.subset(qids),
+                 {q: full.qrels[q] for q in qids}, "scifact-200")
+    root = write_beir(tmp_path / "slice", ds, split="train")
+    ds = load_beir(root, "train")
+    kw = dict(strategy="range:2-30:random", num_negatives=4)
+    single = mine(ds, _cfg(minilm_path, tmp_path / "single", **kw))
+    res = mine_ray(ds, _cfg(minilm_path, tmp_path / "ray", **kw), corpus_source=str(root),
+                   opts=RayOptions(work_dir=str(tmp_path / "work"), num_cpus=2, shard_rows=50, block_rows=16,
+                                   concurrency=1))
+    assert res.summary["engine"]["shards"] == 4
+    same_up_to_ties(single.candidates.rows, single.candidates.scores, res.candidates.rows, res.candidates.scores)
+    np.testing.assert_array_equal(single.selection.rows, res.selection.rows)  # same negatives
+    np.testing.assert_allclose(single.selection.scores, res.selection.scores, atol=1e-6)
+    assert single.summary["negatives"] == res.summary["negatives"] == 160
