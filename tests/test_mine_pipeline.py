@@ -132,3 +132,18 @@ def test_scifact_slice_matches_sentence_transformers(scifact_dir, minilm_path, t
                                                                              res.selection.rows)}
     same = np.mean([ours[q] == s for q, s in st_sets.items()])
     assert len(st_sets) >= 45 and same >= 0.95
+
+
+def test_validate_hook_runs_between_select_and_export(tiny_beir, tiny_bert, tmp_path):
+    ds = load_beir(tiny_beir, "train")
+    seen = {}
+
+    def drop_first(dataset, cands, sel):
+        seen["k"] = cands.rows.shape[1]
+        sel.rows[:, 0], sel.scores[:, 0] = -1, np.nan
+        return sel
+
+    res = mine(ds, _cfg(tiny_bert, tmp_path / "o"), validate=drop_first)
+    assert seen["k"] >= 3 and "validate" in res.timings
+    assert (res.mined.neg_rows[:, 0] == -1).all()
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["negatives"] == 6 * 2

@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -82,10 +83,13 @@ def write_summary(res: MineResult, cfg: MineConfig) -> None:
             f.write(json.dumps(res.summary, indent=2, sort_keys=True) + "\n")
 
 
-def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, progress=None) -> MineResult:
+def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, progress=None,
+         validate: Callable[[Dataset, Candidates, Selection], Selection] | None = None) -> MineResult:
     """Mine hard negatives for every judged query of `dataset`; writes config.formats to config.out if set.
 
     `progress(stage)` is called as each stage starts (the CLI uses it for its progress display).
+    `validate(dataset, candidates, selection)`, if given, runs between selection and export and returns the
+    selection to export (e.g. with false negatives dropped and refilled).
     """
     cfg = config
     parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)  # fail fast on a bad spec
@@ -103,6 +107,11 @@ def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, p
     t1 = time.perf_counter()
     sel = select_step(cands, cfg, prep, retrievers)
     prep.timings["select"] = time.perf_counter() - t1
+    if validate is not None:
+        step("validate")
+        t1 = time.perf_counter()
+        sel = validate(dataset, cands, sel)
+        prep.timings["validate"] = time.perf_counter() - t1
     res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings)
     if sel.still_short:
         log.warning("%d of %d queries have fewer than %d negatives (short=%s)", sel.still_short,
