@@ -1,6 +1,7 @@
 """hardneg mine vs sentence-transformers' mine_hard_negatives on SciFact train, same MiniLM, same settings.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_mine.py --data ../shared/datasets/scifact [--skip-scale]
+    (--docs N --queries M runs on a slice when the full encoding is too slow for the machine at hand)
 
 Settings: ST range_min=0, num_negatives=N, sampling_strategy="top", no margin, corpus = every document
 (title + " " + text, the form hardneg encodes); hardneg strategy `top`, N negatives, triplet export.
@@ -28,15 +29,26 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "datasets" / "scifact"
 
 
-def _load(data: str):
-    """Load the split; also import the libraries every worker uses, so no timing includes import cost."""
+def _load(args):
+    """Load the split (or a slice: the first --queries judged queries, the first --docs docs plus their positives).
+
+    Also imports the libraries every worker uses, so that no timing includes import cost.
+    """
     import sentence_transformers  # noqa: F401
 
     import hardneg.pipeline.mine  # noqa: F401
     import hardneg.retrieve.dense  # noqa: F401
     from hardneg.data.beir import load_beir
+    from hardneg.data.model import Dataset
 
-    return load_beir(data, "train")
+    ds = load_beir(args.data, "train")
+    if not args.docs and not args.queries:
+        return ds
+    pos = ds.positives()
+    qids = [q for q in ds.queries.ids if pos.get(q)][:args.queries or None]
+    rows = set(range(min(args.docs or len(ds.corpus), len(ds.corpus))))
+    rows |= {ds.corpus.index(d) for q in qids for d in pos[q]}
+    return Dataset(ds.corpus.subset(sorted(rows)), ds.queries.subset(qids), {q: ds.qrels[q] for q in qids}, ds.name)
 
 
 def worker_st(args) -> dict:
@@ -46,7 +58,7 @@ def worker_st(args) -> dict:
 
     from hardneg.retrieve.models import resolve_model
 
-    ds = _load(args.data)
+    ds = _load(args)
     texts = ds.corpus.full_texts()
     pos = ds.positives()
     qids = [q for q in ds.queries.ids if pos.get(q)]
@@ -68,7 +80,7 @@ def worker_st(args) -> dict:
 def worker_hardneg(args) -> dict:
     from hardneg.pipeline import MineConfig, mine
 
-    ds = _load(args.data)
+    ds = _load(args)
     t0 = time.perf_counter()
     res = mine(ds, MineConfig(retrievers=["dense:minilm"], strategy="top", num_negatives=args.n, formats=["triplet"],
                               out=args.out, batch_size=32))
@@ -76,14 +88,14 @@ def worker_hardneg(args) -> dict:
     texts = res.mined.doc_texts
     negs = {t: [texts[r] for r in rows if r >= 0] for t, rows in zip(res.mined.query_texts, res.mined.neg_rows)}
     scores = {t: [float(x) for x in s] for t, s in zip(res.mined.query_texts, res.candidates.scores[:, :args.n + 3])}
-    return {"seconds": secs, "negatives": negs, "timings": res.timings, "scores": scores,
+    return {"seconds": secs, "negatives": negs, "timings": res.timings, "scores": scores, "docs": len(ds.corpus),
             "excluded": res.excluded, "skipped": res.selection.skipped}
 
 
 def worker_encode(args) -> dict:
     from hardneg.retrieve.spec import make_retriever
 
-    ds = _load(args.data)
+    ds = _load(args)
     pos = ds.positives()
     queries = [ds.queries.text(q) for q in ds.queries.ids if pos.get(q)]
     r = make_retriever("dense:minilm", batch_size=32, show_progress=False)
@@ -97,6 +109,7 @@ def run_worker(kind: str, args, cache: Path, out: Path) -> dict:
     env = dict(os.environ, HF_HUB_OFFLINE="1", HARDNEG_CACHE=str(cache), TOKENIZERS_PARALLELISM="false")
     res_file = out.with_suffix(".json")
     cmd = [sys.executable, __file__, "--worker", kind, "--data", str(args.data), "-n", str(args.n),
+           "--docs", str(args.docs), "--queries", str(args.queries),
            "--cache", str(cache), "--out", str(out), "--result", str(res_file)]
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     return json.loads(res_file.read_text())
@@ -136,6 +149,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA), help="BEIR folder with a train split (SciFact)")
     ap.add_argument("-n", type=int, default=5, help="negatives per query")
+    ap.add_argument("--docs", type=int, default=0, help="slice: first N docs plus the positives (0 = all)")
+    ap.add_argument("--queries", type=int, default=0, help="slice: first M judged train queries (0 = all)")
     ap.add_argument("--skip-scale", action="store_true", help="skip the 1M x 100k exact top-k run")
     ap.add_argument("--scale-queries", type=int, default=100_000)
     ap.add_argument("--scale-docs", type=int, default=1_000_000)
@@ -154,6 +169,7 @@ def main() -> None:
         cold = run_worker("hardneg", args, tmp / "hn_cache", tmp / "hn_cold")
         warm = run_worker("hardneg", args, tmp / "hn_cache", tmp / "hn_warm")
         enc = run_worker("encode", args, tmp / "enc_cache", tmp / "enc")
+    print(f"docs {cold['docs']}")
     print(f"queries {len(st['negatives'])}")
     print(f"st_pairs {st['pairs']}")
     print(f"st_seconds {st['seconds']:.2f}")

@@ -27,6 +27,7 @@ def load(path):
 
 def test_parse_formats():
     assert parse_formats(["triplet,flag", "triplet"]) == ["triplet", "flag"]
+    assert parse_formats("FlagEmbedding,margin-mse") == ["flag", "marginmse"]
     with pytest.raises(ValueError, match="unknown format"):
         parse_formats("csv")
 

@@ -11,13 +11,14 @@ from hardneg.export.mined import Mined, write_hf, write_parquet
 
 log = logging.getLogger(__name__)
 FORMATS = (*ST_FORMATS, "flag")
+ALIASES = {"flagembedding": "flag", "margin-mse": "marginmse", "ntuple": "n-tuple"}
 
 
 def parse_formats(formats: list[str] | str) -> list[str]:
     """Check and de-duplicate format names (`triplet,n-tuple` or a list)."""
     items = formats.split(",") if isinstance(formats, str) else [f for x in formats for f in x.split(",")]
     out = []
-    for f in (x.strip().lower() for x in items):
+    for f in (ALIASES.get(x.strip().lower(), x.strip().lower()) for x in items):
         if not f:
             continue
         if f not in FORMATS:
