@@ -93,10 +93,9 @@ def generate(
             TextColumn("{task.fields[tps]:.1f} tok/s"), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*cols, console=console) as bar:
         task = bar.add_task("generate", total=None, tps=0.0)
-        state = {"tokens": 0, "t0": None}
+        state = {"tokens": 0, "t0": time.perf_counter()}
 
         def on_progress(docs: int, tokens: int) -> None:
-            state["t0"] = state["t0"] or time.perf_counter()
             state["tokens"] += tokens
             dt = max(time.perf_counter() - state["t0"], 1e-6)
             bar.update(task, advance=docs, tps=state["tokens"] / dt)
