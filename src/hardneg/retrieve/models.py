@@ -151,9 +151,17 @@ def _load_st(path: str, backend: str, device: str | None):
     return model
 
 
-def load_sentence_transformer(name: str, backend: str = "torch", device: str | None = None):
-    """Resolve and load a SentenceTransformer once per process (small LRU cache)."""
+def load_sentence_transformer(name: str, backend: str | None = None, device: str | None = None):
+    """Resolve and load a SentenceTransformer once per process (small LRU cache).
+
+    backend: "torch" or "openvino" (fp32); None picks the fastest installed (runtime.best_backend).
+    """
+    from hardneg.retrieve.runtime import best_backend
+
     path = resolve_model(name)
+    backend = backend or best_backend()
+    if device and device != "cpu" and backend != "torch":
+        backend = "torch"  # the fast runtimes here are CPU-only
     try:
         return _load_st(path, backend, device)
     except OSError as e:
