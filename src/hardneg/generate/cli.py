@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from pathlib import Path
@@ -38,6 +39,15 @@ def summary_table(res, price: Optional[float], backend_stats: dict) -> Table:
         cost = (s.new_tokens + s.prompt_tokens) / 1000 * price
         t.add_row("cost (this run)", f"{cost:.4f} (at {price} per 1k prompt+generated tokens)")
     return t
+
+
+def _prompt_key(prompt: str, examples: Optional[Path]) -> str:
+    """The prompt as recorded for resuming: its name plus a hash of any file it reads."""
+    key = prompt
+    for f in (Path(prompt), examples):
+        if f is not None and f.is_file():
+            key += f":{f.name}:{hashlib.sha256(f.read_bytes()).hexdigest()[:16]}"
+    return key
 
 
 def generate(
@@ -84,7 +94,7 @@ def generate(
             "local": {"parallel": concurrency if concurrency > 1 and temp > 0 else 1, "threads": threads or None}}.get(spec.kind, {})
     if overwrite and (out / ".generate").exists():
         shutil.rmtree(out / ".generate")
-    cfg = GenConfig(backend=backend, prompt=prompt if not Path(prompt).is_file() else f"file:{Path(prompt).name}",
+    cfg = GenConfig(backend=backend, prompt=_prompt_key(prompt, examples),
                     per_doc=per_doc, sample=sample, seed=seed, max_tokens=max_tokens, temperature=temp,
                     checkpoint_every=checkpoint_every)
     with console.status(f"loading {backend}"):
