@@ -183,6 +183,9 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     sel = select_blocks(cands, cfg, prep, rd, work / "selected", rd._block_rows())
     prep.timings["select"] = time.perf_counter() - t1
     res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings)
+    if sel.still_short:
+        log.warning("%d of %d queries have fewer than %d negatives (short=%s)", sel.still_short,
+                    len(sel.query_ids), cfg.num_negatives, cfg.short)
     step("export")
     export_step(res, cfg)
     res.timings["total"] = time.perf_counter() - t0
