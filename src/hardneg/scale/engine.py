@@ -150,10 +150,11 @@ class RayDense:
 
 
 def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_source: str | None = None,
-             progress=None):
+             progress=None, validate=None):
     """hardneg.pipeline.mine.mine on a Ray cluster (one dense retriever, exact search); returns a MineResult.
 
     corpus_source: the corpus file/folder to shard (streamed), else the dataset's corpus is sharded.
+    validate: mine()'s hook (dataset, candidates, selection) -> selection; it runs in the driver.
     """
     from hardneg.pipeline.mine import MineResult, export_step, to_mined, write_summary
     from hardneg.pipeline.steps import build_candidates, make_retrievers, prepare
@@ -182,6 +183,11 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     t1 = time.perf_counter()
     sel = select_blocks(cands, cfg, prep, rd, work / "selected", rd._block_rows())
     prep.timings["select"] = time.perf_counter() - t1
+    if validate is not None:
+        step("validate")
+        t1 = time.perf_counter()
+        sel = validate(dataset, cands, sel)
+        prep.timings["validate"] = time.perf_counter() - t1
     res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings)
     if sel.still_short:
         log.warning("%d of %d queries have fewer than %d negatives (short=%s)", sel.still_short,
