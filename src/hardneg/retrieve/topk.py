@@ -52,8 +52,8 @@ def _block_candidates(block: np.ndarray, thr: np.ndarray | None, k: int, d0: int
     return order.astype(np.int64) + d0, np.take_along_axis(block, order, 1)
 
 
-def exact_topk(q: np.ndarray, d: np.ndarray, k: int, *, q_chunk: int = 2048,
-               d_chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+def exact_topk(q: np.ndarray, d: np.ndarray, k: int, *, q_chunk: int = 1024,
+               d_chunk: int = 32768) -> tuple[np.ndarray, np.ndarray]:
     """Top-k docs per query by inner product: (int64 rows [Q,k], float32 scores [Q,k]); -1/-inf pad."""
     if q.ndim != 2 or d.ndim != 2 or q.shape[1] != d.shape[1]:
         raise ValueError(f"need q [Q,dim] and d [D,dim] of one dim, got {q.shape} and {d.shape}")
