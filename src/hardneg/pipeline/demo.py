@@ -44,10 +44,16 @@ def demo(
     data: str = typer.Option("scifact", "--data", help="BEIR folder or dataset name to run the demo on "
                              "(default: scifact from ../shared/datasets or the cache)."),
     full: bool = typer.Option(False, "--full", help="Run the longer version (adds all-mpnet-base-v2, slower)."),
+    train: bool = typer.Option(True, "--train/--no-train", help="Step 2: mine, validate, export, fine-tune MiniLM "
+                               "and compare it with zero-shot (needs train and test splits)."),
 ) -> None:
-    """Run the showcase: BM25 and MiniLM on SciFact test, side by side."""
+    """Run the showcase: BM25 and MiniLM on SciFact test, then MiniLM fine-tuned on hardneg's negatives."""
     try:
         run_demo(data, full)
+        if train:
+            from hardneg.train.showcase import run_training_demo
+
+            run_training_demo(data, full)
     except DataError as e:
         Console(stderr=True).print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

@@ -25,7 +25,8 @@ def train(
     batch_size: int = typer.Option(32, help="Per-device batch size."),
     lr: float = typer.Option(2e-5, help="Peak learning rate."),
     warmup: float = typer.Option(0.1, help="Warm-up, as a fraction of the training steps."),
-    max_seq_length: int = typer.Option(256, help="Longest input in tokens; longer texts are truncated."),
+    max_seq_length: int = typer.Option(256, help="Longest training input in tokens (the saved model keeps "
+                                                 "its base model's length)."),
     seed: int = typer.Option(42, help="Random seed (model init, data order)."),
     negatives: Optional[int] = typer.Option(None, help="Use at most this many negatives per query."),
     guide: Optional[str] = typer.Option(None, help="Guide model for the gist loss (e.g. mpnet)."),

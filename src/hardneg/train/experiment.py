@@ -121,7 +121,9 @@ def parse(raw: dict, base: Path = Path(".")) -> Experiment:
         if spec.needs_negatives and recipes[c.recipe].kind == "in-batch":
             raise DataError(f"loss '{c.loss}' needs negatives; recipe '{c.recipe}' has none", field=f"{where}.recipe")
     quick = {**QUICK, **(raw.get("quick") or {})}
-    return Experiment(raw.get("name", "experiment"), str(Path(ds) if Path(ds).is_absolute() else base / ds),
+    if not Path(ds).is_absolute() and ((base / ds).exists() or "/" in ds):
+        ds = str(base / ds)  # a path relative to the config file; a bare name is looked up by resolve_dataset
+    return Experiment(raw.get("name", "experiment"), ds,
                       recipes, cells, train, raw.get("train_split", "train"), raw.get("test_split", "test"),
                       quick, int(raw.get("rerank_top", 100)), raw)
 
@@ -151,8 +153,11 @@ def _sample(qrels: Qrels, n: int, rng) -> Qrels:
 
 def load_data(exp: Experiment, quick: bool, seed: int) -> tuple[Dataset, Dataset]:
     """Train and test splits over one corpus; quick mode samples queries and shrinks the corpus (positives kept)."""
-    train = load_beir(exp.dataset, exp.train_split)
-    test = load_beir(exp.dataset, exp.test_split, corpus=train.corpus)
+    from hardneg.data.fetch import resolve_dataset
+
+    root = resolve_dataset(exp.dataset)
+    train = load_beir(root, exp.train_split)
+    test = load_beir(root, exp.test_split, corpus=train.corpus)
     if not quick:
         return train, test
     rng = np.random.default_rng(seed)
@@ -166,14 +171,23 @@ def load_data(exp: Experiment, quick: bool, seed: int) -> tuple[Dataset, Dataset
     return mk(train, tq), mk(test, sq)
 
 
-def evaluate_bi(model: str, test: Dataset, k: int = 100) -> dict:
-    """Dense retrieval over the test corpus, scored by hardneg.evaluate (ranx); metrics in [0, 1]."""
+def evaluate_bi(model: str, test: Dataset, k: int = 100, max_seq_length: int | None = None) -> dict:
+    """Dense retrieval over the test corpus, scored by hardneg.evaluate (ranx); metrics in [0, 1].
+
+    max_seq_length: encode at this length (quick mode scores every model at its short length alike).
+    """
     from hardneg.evaluate.metrics import evaluate
     from hardneg.retrieve.spec import make_retriever
 
     r = make_retriever(f"dense:{model}", show_progress=False)
-    r.index(test.corpus)
-    return evaluate(r.search(test.judged_queries(), min(k, len(test.corpus))), test.qrels, METRICS)
+    native = r.model.max_seq_length
+    try:
+        r.model.max_seq_length = max_seq_length or native
+        r.index(test.corpus)
+        run = r.search(test.judged_queries(), min(k, len(test.corpus)))
+    finally:
+        r.model.max_seq_length = native  # the loaded model is shared within the process
+    return evaluate(run, test.qrels, METRICS)
 
 
 def evaluate_rerank(model: str | None, test: Dataset, top: int) -> dict:
@@ -211,14 +225,15 @@ def run_cell(exp: Experiment, cell: Cell, groups, test: Dataset, out: Path, over
     if done.exists():
         log.info("skip %s (done)", cell.key)
         return json.loads(done.read_text(encoding="utf-8"))
-    tcfg = TrainConfig(**{**exp.train, **{k: v for k, v in overrides.items() if k != "rerank_top"},
+    train_over = {k: v for k, v in overrides.items() if k in ("seed", "max_seq_length", "epochs")}
+    tcfg = TrainConfig(**{**exp.train, **train_over,
                           "model": cell.model, "loss": cell.loss})
     if cell.cross:
         res = train_cross_encoder(groups, tcfg, cdir / "model")
         metrics = evaluate_rerank(str(res.path), test, _rerank_top(exp, overrides))
     else:
         res = train_bi_encoder(groups, tcfg, cdir / "model")
-        metrics = evaluate_bi(str(res.path), test)
+        metrics = evaluate_bi(str(res.path), test, max_seq_length=overrides.get("eval_max_seq_length"))
     row = {"cell": cell.key, "kind": "reranker" if cell.cross else "bi-encoder", "model": cell.model,
            "recipe": cell.recipe, "loss": cell.loss, **{m: round(v, 4) for m, v in metrics.items()},
            "train_s": round(res.seconds, 1), "train_rows": res.rows}
@@ -227,7 +242,7 @@ def run_cell(exp: Experiment, cell: Cell, groups, test: Dataset, out: Path, over
     return row
 
 
-def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int) -> list[dict]:
+def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len: int | None = None) -> list[dict]:
     """Zero-shot rows for each model (and BM25 when rerankers are trained), cached under out/baselines."""
     rows = []
     todo = [("bi-encoder", m) for m in dict.fromkeys(c.model for c in exp.cells if not c.cross)]
@@ -238,7 +253,10 @@ def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int) -> list[d
         if path.exists():
             rows.append(json.loads(path.read_text(encoding="utf-8")))
             continue
-        met = evaluate_bi(m, test) if kind == "bi-encoder" else evaluate_rerank(None, test, top)
+        if kind == "bi-encoder":
+            met = evaluate_bi(m, test, max_seq_length=eval_len)
+        else:
+            met = evaluate_rerank(None, test, top)
         row = {"cell": f"zero-shot__{m}", "kind": kind, "model": m, "recipe": "zero-shot", "loss": "-",
                **{k: round(v, 4) for k, v in met.items()}, "train_s": 0.0, "train_rows": 0}
         with atomic_write(path) as f:
@@ -256,11 +274,12 @@ def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: 
     seed = int(exp.train.get("seed", 42) if seed is None else seed)
     overrides = {"seed": seed}
     if quick:
-        overrides.update(max_seq_length=exp.quick["max_seq_length"], epochs=exp.quick["epochs"])
+        overrides.update(max_seq_length=exp.quick["max_seq_length"], epochs=exp.quick["epochs"],
+                         eval_max_seq_length=exp.quick["max_seq_length"])
         if "rerank_top" in exp.quick:
             overrides["rerank_top"] = int(exp.quick["rerank_top"])
     train, test = load_data(exp, quick, seed)
-    rows = baseline_rows(exp, test, out, _rerank_top(exp, overrides))
+    rows = baseline_rows(exp, test, out, _rerank_top(exp, overrides), overrides.get("eval_max_seq_length"))
     groups: dict[str, object] = {}
     failed = []
     for cell in exp.cells:

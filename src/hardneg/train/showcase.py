@@ -39,8 +39,15 @@ def run_training_demo(data: str, full: bool = False, console: Console | None = N
     """Step 2 of the demo; done work is kept under the hardneg cache, so a re-run only prints. Returns the rows."""
     from hardneg.train.report import results_table
 
+    from hardneg.data.beir import splits
+    from hardneg.data.fetch import resolve_dataset
+
     console = console or Console()
     t0 = time.perf_counter()
+    have = splits(resolve_dataset(data))
+    if "train" not in have or "test" not in have:
+        console.print(f"[yellow]Step 2 skipped[/yellow]: {data} has no train and test splits ({', '.join(have)})")
+        return []
     exp = demo_experiment(data, full)
     out = Path(out) if out else cache_dir("demo", "full" if full else "default")
     size = "all train queries" if full else f"{SIZES[False]['train_queries']} train queries, inputs cut to 128 tokens"

@@ -104,7 +104,8 @@ def _progress_callback(total_hint: str):
 def _args(cls, cfg: TrainConfig, out: Path, sampler: str, has_eval: bool, progress: bool):
     return cls(
         output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, warmup_steps=float(cfg.warmup_ratio),
+        per_device_eval_batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
+        warmup_steps=float(cfg.warmup_ratio),
         seed=cfg.seed, data_seed=cfg.seed, batch_sampler=SAMPLERS[sampler], save_strategy="no", report_to="none",
         eval_strategy="epoch" if has_eval else "no", logging_steps=max(1, 10), disable_tqdm=True,
         dataloader_drop_last=False, use_cpu=not _cuda(), **cfg.extra)
@@ -137,7 +138,8 @@ def train_bi_encoder(groups: Groups, cfg: TrainConfig, out: str | Path, eval_ds:
     out = Path(out)
     set_seed(cfg.seed)
     model = SentenceTransformer(resolve(cfg.model), device="cuda" if _cuda() else "cpu")
-    model.max_seq_length = cfg.max_seq_length
+    native = model.max_seq_length
+    model.max_seq_length = cfg.max_seq_length  # training-time truncation only
     guide = SentenceTransformer(resolve(cfg.guide)) if cfg.guide else None
     loss = build_loss(spec, model, guide=guide, mini_batch_size=cfg.mini_batch_size)
     train = datasets.Dataset.from_dict(layout(groups, spec, cfg.n_negatives))
@@ -150,6 +152,7 @@ def train_bi_encoder(groups: Groups, cfg: TrainConfig, out: str | Path, eval_ds:
     t0 = time.perf_counter()
     trainer.train()
     secs = time.perf_counter() - t0
+    model.max_seq_length = native  # the saved model encodes like its base (fair against zero-shot)
     model.save(str(out))
     ev = evaluator(model) if evaluator is not None else {}
     log.info("trained %s on %d rows in %.1fs", cfg.loss, len(train), secs)

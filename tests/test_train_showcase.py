@@ -1,0 +1,25 @@
+"""The demo's training step: its one-cell experiment, and the skip when a dataset has no train split."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from hardneg.train.showcase import demo_experiment, run_training_demo
+
+
+def test_demo_experiment_is_one_validated_cell():
+    exp = demo_experiment("scifact", full=False)
+    assert [c.key for c in exp.cells] == ["bi__minilm__hardneg-percpos-teacher__mnrl"]
+    rec = exp.recipes["hardneg-percpos-teacher"]
+    assert rec.validate == ["teacher:mpnet"] and rec.retrievers == ["bm25", "dense:minilm"]
+    assert exp.quick["max_seq_length"] == 128 and demo_experiment("scifact", full=True).quick["max_seq_length"] == 256
+
+
+def test_demo_training_skips_without_train_split(tiny_beir, tmp_path):
+    from conftest import write_tiny_beir
+
+    root = write_tiny_beir(tmp_path / "only_test", "test")
+    con = Console(record=True, width=120)
+    assert run_training_demo(str(root), console=con, out=tmp_path / "o") == []
+    assert "Step 2 skipped" in con.export_text()
+    assert not (tmp_path / "o").exists()
