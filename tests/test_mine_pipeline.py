@@ -115,8 +115,8 @@ def test_scifact_slice_matches_sentence_transformers(scifact_dir, minilm_path, t
 
     full = load_beir(scifact_dir, "train")
     pos = full.positives()
-    qids = [q for q in full.queries.ids if pos.get(q)][:50]
-    keep = sorted({full.corpus.index(d) for q in qids for d in pos[q]} | set(range(150)))
+    qids = [q for q in full.queries.ids if pos.get(q)][:30]
+    keep = sorted({full.corpus.index(d) for q in qids for d in pos[q]} | set(range(100)))
     corpus = full.corpus.subset(keep)
     ds = Dataset(corpus, full.queries.subset(qids), {q: full.qrels[q] for q in qids})
     res = mine(ds, MineConfig(retrievers=[f"dense:{minilm_path}"], strategy="top", num_negatives=5))
@@ -131,7 +131,7 @@ def test_scifact_slice_matches_sentence_transformers(scifact_dir, minilm_path, t
     ours = {ds.queries.text(q): {texts[r] for r in rows} for q, rows in zip(res.selection.query_ids,
                                                                              res.selection.rows)}
     same = np.mean([ours[q] == s for q, s in st_sets.items()])
-    assert len(st_sets) >= 45 and same >= 0.95
+    assert len(st_sets) >= 28 and same >= 0.95
 
 
 def test_validate_hook_runs_between_select_and_export(tiny_beir, tiny_bert, tmp_path):
