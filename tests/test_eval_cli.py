@@ -58,3 +58,13 @@ def test_eval_dense_minilm_reports_cache_hits(tiny_beir):
     assert first["cache_misses"] == 12 + 6 and first["cache_hits"] == 0
     assert second["cache_misses"] == 0 and second["cache_hits"] == 12 + 6
     assert second["ndcg@10"] == first["ndcg@10"] > 0.5
+
+
+@pytest.mark.integration
+def test_demo_runs_bm25_and_minilm(tmp_path):
+    from conftest import write_tiny_beir
+
+    root = write_tiny_beir(tmp_path / "tinytest", split="test")
+    r = runner.invoke(app, ["demo", "--data", str(root), "--no-train"])  # step 1 only
+    assert r.exit_code == 0, r.output
+    assert "bm25" in r.stdout and "dense:minilm" in r.stdout and "embedding cache for dense:minilm" in r.stdout

@@ -13,7 +13,7 @@ from hardneg.data.errors import DataError
 from hardneg.data.load import load_data
 from hardneg.evaluate.benchmark import eval_retrievers
 from hardneg.evaluate.metrics import metric_names
-from hardneg.evaluate.report import metrics_table, plot_metrics
+from hardneg.evaluate.report import metrics_table, plot_metrics, table_console
 
 
 def default_metrics(k: int) -> list[str]:
@@ -43,7 +43,7 @@ def eval_command(
     answer_column: str = typer.Option("answer", "--answer-column", help="Answer column of pair files and HF sets."),
 ) -> None:
     """Evaluate retrievers (nDCG, MRR, Recall, MAP via ranx) on the judged queries of one split."""
-    out = Console()
+    out = table_console()
     err = Console(stderr=True)
     try:
         metrics = metric_names(metric or default_metrics(k))

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from rich.console import Console
 from rich.table import Table
 
 from hardneg.evaluate.metrics import parse_metric
@@ -28,18 +29,25 @@ def metric_keys(rows: Sequence[dict]) -> list[str]:
     return keys
 
 
+def table_console() -> Console:
+    """A console for result tables: the terminal's width, or 160 columns when output is piped to a file."""
+    c = Console()
+    return c if c.is_terminal else Console(width=160)
+
+
 def metrics_table(rows: Sequence[dict], title: str = "", digits: int = 4, extra: Sequence[str] = ()) -> Table:
     """Side-by-side table: one row per run, one column per metric (best in bold), then the `extra` keys."""
     keys = metric_keys(rows)
     show_q = any("queries" in r for r in rows)
     table = Table(title=title or None)
-    table.add_column("run", style="cyan", no_wrap=True)
+    name_width = max([3] + [len(str(r.get("name", ""))) for r in rows])
+    table.add_column("run", style="cyan", no_wrap=True, min_width=name_width)
     if show_q:
-        table.add_column("queries", justify="right")
-    for k in keys:
-        table.add_column(k, justify="right")
+        table.add_column("queries", justify="right", min_width=7)
+    for k in keys:  # min widths keep headers and values whole on narrow (or piped, 80-column) output
+        table.add_column(k, justify="right", no_wrap=True, min_width=max(len(k), digits + 2))
     for k in extra:
-        table.add_column(k.replace("_", " "), justify="right", style="dim")
+        table.add_column(k.replace("_", " "), justify="right", style="dim", min_width=7)
     best = {k: max((r[k] for r in rows if k in r), default=None) for k in keys}
     for r in rows:
         cells = [str(r.get("name", ""))] + ([str(r.get("queries", ""))] if show_q else [])

@@ -11,7 +11,7 @@ from hardneg.data.errors import DataError
 from hardneg.data.load import load_data
 from hardneg.evaluate.benchmark import eval_retrievers
 from hardneg.evaluate.metrics import DEFAULT_METRICS
-from hardneg.evaluate.report import metrics_table
+from hardneg.evaluate.report import metrics_table, table_console
 
 BASELINES = ("bm25", "dense:minilm")
 FULL_EXTRA = ("dense:mpnet",)  # --full: the slower, stronger offline model too
@@ -21,7 +21,7 @@ PUBLISHED = {"bm25": "0.665 (BEIR paper), 0.679 (Anserini)", "dense:minilm": "ab
 
 def run_demo(data: str = "scifact", full: bool = False, console: Console | None = None) -> list[dict]:
     """Step 1: baselines. Evaluate BM25 and MiniLM on the test split and print the table; returns the rows."""
-    console = console or Console()
+    console = console or table_console()
     t0 = time.perf_counter()
     ds = load_data(data, "test")
     console.rule(f"[bold]hardneg demo[/bold] · {ds.name}: {len(ds.corpus):,} docs, {len(ds.qrels):,} test queries")
