@@ -71,7 +71,7 @@ def main() -> None:
     print(f"cpu_seconds_{backend} {c_b:.2f}")
     print(f"speedup {t_ref / t_b:.3f}")
     print(f"cpu_speedup {c_ref / c_b:.3f}")
-    print(f"min_cosine {float(np.min(np.sum(ref * emb, axis=1))):.6f}")
+    print(f"min_cosine {float(np.min(np.sum(ref * emb, axis=1))):.8f}")
     print(json.dumps({"backend": backend, "model": args.model, "batch_size": args.batch_size}))
 
 

@@ -86,7 +86,9 @@ def _mpnet(cache: str | Path | None) -> str | None:
 
 def _looks_like_path(name: str) -> bool:
     """Paths start with / . ~ or have more than one slash, or their first part is a local folder."""
-    if name.startswith(("/", ".", "~")) or name.endswith("/") or name.count("/") > 1 or os.sep != "/" and os.sep in name:
+    if name.startswith(("/", ".", "~")) or name.endswith("/") or name.count("/") > 1:
+        return True
+    if os.sep != "/" and os.sep in name:
         return True
     return "/" in name and Path(name.split("/")[0]).is_dir()
 
