@@ -66,6 +66,8 @@ def mine(
     min_relevance: int = typer.Option(1, help="Qrels grade from which a document counts as a positive."),
     dedup_negatives: bool = typer.Option(True, help="Skip a candidate whose normalised text repeats a better one."),
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
+    engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
+    ray_address: str = typer.Option("local", help="With --engine ray: local (start a cluster here), auto, or HOST:PORT."),
 ) -> None:
     """Mine hard negatives for every query with a positive, and export them for training."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -89,7 +91,14 @@ def mine(
         stage("load data")
         try:
             ds = load_data(data, split)
-            res = run_mine(ds, cfg, progress=stage)
+            if engine not in ("single", "ray"):
+                raise ValueError(f"--engine must be single or ray, got '{engine}'")
+            if engine == "ray":
+                from hardneg.scale import RayOptions, mine_ray
+
+                res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage)
+            else:
+                res = run_mine(ds, cfg, progress=stage)
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
             console.print(f"[red]error:[/red] {e}")
