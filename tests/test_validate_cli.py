@@ -94,3 +94,16 @@ def test_mine_step_saves_candidates_and_validates(tiny_beir, tmp_path):
     assert (s2.rows == sel.rows).all() and meta["data"] == str(tiny_beir)
     assert (tmp_path / "validation" / "summary.json").exists()
     assert mine_step()(ds, cand, sel) is sel
+
+
+def test_mine_with_judges_then_validate_and_report(tiny_beir, tmp_path):
+    out = tmp_path / "mine"
+    r = CliRunner().invoke(app, ["mine", "--data", str(tiny_beir), "--split", "train", "-r", "bm25", "-n", "3",
+                                 "--out", str(out), "--judge", "dup:jaccard:0.9"])
+    assert r.exit_code == 0, r.output
+    assert (out / "candidates.npz").exists() and (out / "validation" / "audit.jsonl").exists()
+    r = CliRunner().invoke(app, ["validate", str(out), "--judge", "dup:jaccard:0.05:1"])
+    assert r.exit_code == 0, r.output
+    summ = json.loads((out / "validation" / "summary.json").read_text())
+    assert summ["dropped"] > 0 and summ["judged"] == summ["kept"] + summ["dropped"] + summ["spare"]
+    assert CliRunner().invoke(app, ["report", str(out)]).exit_code == 0

@@ -65,6 +65,9 @@ def mine(
     search: str = typer.Option("exact", help="Dense search: exact, faiss-flat, faiss-ivf or faiss-hnsw."),
     min_relevance: int = typer.Option(1, help="Qrels grade from which a document counts as a positive."),
     dedup_negatives: bool = typer.Option(True, help="Skip a candidate whose normalised text repeats a better one."),
+    judge: list[str] = typer.Option([], "--judge", "-j", help="Validate the negatives with this judge, repeatable (as `hardneg validate`): cross-encoder:PATH, teacher:mpnet, llm:local, dup:jaccard:0.8."),
+    rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
+    combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
     ray_address: str = typer.Option("local", help="With --engine ray: local (start a cluster here), auto, or HOST:PORT."),
@@ -74,6 +77,7 @@ def mine(
 
     from hardneg.data.load import load_data
     from hardneg.pipeline.mine import mine as run_mine
+    from hardneg.validate.step import mine_step
 
     cfg = MineConfig(retrievers=retriever, fusion=fusion, strategy=strategy, num_negatives=num_negatives, depth=depth,
                      seed=seed, pos_score=pos_score, short=short, min_score=min_score, max_score=max_score,
@@ -98,7 +102,8 @@ def mine(
 
                 res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage)
             else:
-                res = run_mine(ds, cfg, progress=stage)
+                res = run_mine(ds, cfg, progress=stage, validate=mine_step(
+                    judge, rule, combine, pos_score, out, {"data": data, "split": split}))
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
             console.print(f"[red]error:[/red] {e}")
