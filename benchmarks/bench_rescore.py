@@ -22,7 +22,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def build_cross_encoder(out_dir: str) -> str:
+def build_cross_encoder(out_dir: str, max_length: int = 256) -> str:
     """MiniLM weights + a fresh seeded one-label head, saved as a CrossEncoder folder."""
     import torch
     from sentence_transformers import CrossEncoder
@@ -30,7 +30,7 @@ def build_cross_encoder(out_dir: str) -> str:
     from hardneg.retrieve.models import resolve_model
 
     torch.manual_seed(0)
-    ce = CrossEncoder(resolve_model("minilm"), num_labels=1, max_length=256)
+    ce = CrossEncoder(resolve_model("minilm"), num_labels=1, max_length=max_length)
     ce.save(out_dir)
     return out_dir
 
@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=30, help="range_max: candidates per query ST rescores")
     ap.add_argument("-n", type=int, default=5, help="negatives per query")
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--max-length", type=int, default=256, help="cross-encoder max tokens per pair")
     ap.add_argument("--corpus", type=int, default=2000, help="corpus slice (first docs + the positives) ST encodes")
     args = ap.parse_args()
 
@@ -63,7 +64,7 @@ def main() -> None:
     texts = ds.corpus.full_texts()
     q_texts = [ds.queries.text(q) for q in qids]
     pos_rows = [ds.corpus.index(pos[q][0]) for q in qids]
-    ce_dir = build_cross_encoder(tempfile.mkdtemp(prefix="hardneg-ce-"))
+    ce_dir = build_cross_encoder(tempfile.mkdtemp(prefix="hardneg-ce-"), args.max_length)
 
     # --- sentence-transformers, rescoring time measured inside CrossEncoder.predict
     st_ce = CrossEncoder(ce_dir)
