@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from hardneg.select.rules import positive_score
 from hardneg.validate.spec import RuleSpec
 
 
 def positive_reference(pos_scores: np.ndarray, agg: str = "min") -> np.ndarray:
     """float32 [Q]: one positive score per query from [Q, P] (NaN = padding), by min, mean or max."""
     pos = np.asarray(pos_scores, dtype=np.float32)
-    if pos.ndim == 1:
-        return pos.astype(np.float32)
-    has = ~np.isnan(pos).all(axis=1)
-    out = np.full(pos.shape[0], np.nan, dtype=np.float32)
-    if has.any():
-        fn = {"min": np.nanmin, "mean": np.nanmean, "max": np.nanmax}[agg]
-        out[has] = fn(pos[has], axis=1)
-    return out
+    return pos if pos.ndim == 1 else positive_score(pos, agg)
 
 
 def threshold(rule: RuleSpec, pos_ref: np.ndarray) -> np.ndarray:
