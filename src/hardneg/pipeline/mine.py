@@ -107,6 +107,12 @@ def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, p
     t1 = time.perf_counter()
     sel = select_step(cands, cfg, prep, retrievers)
     prep.timings["select"] = time.perf_counter() - t1
+    return finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0)
+
+
+def finish(dataset: Dataset, cfg: MineConfig, prep: Prep, cands: Candidates, excluded: dict[str, int],
+           sel: Selection, validate, step, t0: float) -> MineResult:
+    """The tail every engine shares: optional validation, export and summary.json."""
     if validate is not None:
         step("validate")
         t1 = time.perf_counter()

@@ -156,7 +156,7 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     corpus_source: the corpus file/folder to shard (streamed), else the dataset's corpus is sharded.
     validate: mine()'s hook (dataset, candidates, selection) -> selection; it runs in the driver.
     """
-    from hardneg.pipeline.mine import MineResult, export_step, to_mined, write_summary
+    from hardneg.pipeline.mine import finish
     from hardneg.pipeline.steps import build_candidates, make_retrievers, prepare
     from hardneg.scale.cluster import connect
     from hardneg.scale.select import select_blocks
@@ -183,18 +183,6 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     t1 = time.perf_counter()
     sel = select_blocks(cands, cfg, prep, rd, work / "selected", rd._block_rows())
     prep.timings["select"] = time.perf_counter() - t1
-    if validate is not None:
-        step("validate")
-        t1 = time.perf_counter()
-        sel = validate(dataset, cands, sel)
-        prep.timings["validate"] = time.perf_counter() - t1
-    res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings)
-    if sel.still_short:
-        log.warning("%d of %d queries have fewer than %d negatives (short=%s)", sel.still_short,
-                    len(sel.query_ids), cfg.num_negatives, cfg.short)
-    step("export")
-    export_step(res, cfg)
-    res.timings["total"] = time.perf_counter() - t0
-    write_summary(res, cfg)
+    res = finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0)
     res.summary["engine"] = {"name": "ray", "shards": len(rd.shards), "work_dir": str(work)}
     return res
