@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from hardneg.data.model import Corpus, Queries
-from hardneg.retrieve.base import Run
+from hardneg.retrieve.base import Run, pair_index
 from hardneg.retrieve.topk import topk_from_scores
 
 log = logging.getLogger(__name__)
@@ -106,10 +106,7 @@ class BM25Retriever:
     def score_pairs(self, queries: Queries, q_rows: np.ndarray, d_rows: np.ndarray) -> np.ndarray:
         """Exact BM25 scores (float32) of (queries[q_rows[i]], corpus[d_rows[i]]) pairs."""
         self._need_index()
-        q_rows, d_rows = np.asarray(q_rows, dtype=np.int64), np.asarray(d_rows, dtype=np.int64)
-        if q_rows.shape != d_rows.shape:
-            raise ValueError("q_rows and d_rows must have one shape")
-        used, inv = np.unique(q_rows, return_inverse=True)
+        q_rows, d_rows, used, inv = pair_index(q_rows, d_rows)
         qm = self.query_matrix([queries.texts[i] for i in used])
         extra = self._extra(qm)
         flat_q, flat_d = inv.reshape(-1), d_rows.reshape(-1)

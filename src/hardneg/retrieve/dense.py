@@ -12,7 +12,7 @@ import logging
 import numpy as np
 
 from hardneg.data.model import Corpus, Queries
-from hardneg.retrieve.base import Run
+from hardneg.retrieve.base import Run, pair_index
 from hardneg.retrieve.cache import CacheStats, encode_cached
 from hardneg.retrieve.faiss_index import FaissOptions, build_index, search_index
 from hardneg.retrieve.models import load_sentence_transformer
@@ -101,10 +101,7 @@ class DenseRetriever:
     def score_pairs(self, queries: Queries, q_rows: np.ndarray, d_rows: np.ndarray) -> np.ndarray:
         """Cosine (or dot) scores, float32, of (queries[q_rows[i]], corpus[d_rows[i]]) pairs."""
         self._need_index()
-        q_rows, d_rows = np.asarray(q_rows, dtype=np.int64), np.asarray(d_rows, dtype=np.int64)
-        if q_rows.shape != d_rows.shape:
-            raise ValueError("q_rows and d_rows must have one shape")
-        used, inv = np.unique(q_rows, return_inverse=True)
+        q_rows, d_rows, used, inv = pair_index(q_rows, d_rows)
         q_emb = self.encode_queries([queries.texts[i] for i in used])
         out = np.empty(q_rows.shape, dtype=np.float32)
         flat_q, flat_d, flat_o = inv.reshape(-1), d_rows.reshape(-1), out.reshape(-1)
