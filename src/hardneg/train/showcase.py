@@ -37,12 +37,13 @@ def demo_experiment(data: str, full: bool) -> Experiment:
 def run_training_demo(data: str, full: bool = False, console: Console | None = None,
                       out: str | Path | None = None) -> list[dict]:
     """Step 2 of the demo; done work is kept under the hardneg cache, so a re-run only prints. Returns the rows."""
+    from hardneg.evaluate.report import table_console
     from hardneg.train.report import results_table
 
     from hardneg.data.beir import splits
     from hardneg.data.fetch import resolve_dataset
 
-    console = console or Console()
+    console = console or table_console()
     t0 = time.perf_counter()
     have = splits(resolve_dataset(data))
     if "train" not in have or "test" not in have:
