@@ -83,6 +83,17 @@ def write_summary(res: MineResult, cfg: MineConfig) -> None:
             f.write(json.dumps(res.summary, indent=2, sort_keys=True) + "\n")
 
 
+def begin(dataset: Dataset, cfg: MineConfig, step) -> tuple[Prep, float]:
+    """The head every engine shares: prepare, refusing a dataset with no judged query; returns (prep, start time)."""
+    t0 = time.perf_counter()
+    step("prepare")
+    prep = prepare(dataset, cfg)
+    if not len(prep.queries):
+        raise ValueError(f"no query in '{dataset.name}' has a positive with relevance >= {cfg.min_relevance}")
+    prep.timings["prepare"] = time.perf_counter() - t0
+    return prep, t0
+
+
 def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, progress=None,
          validate: Callable[[Dataset, Candidates, Selection], Selection] | None = None) -> MineResult:
     """Mine hard negatives for every judged query of `dataset`; writes config.formats to config.out if set.
@@ -94,12 +105,7 @@ def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, p
     cfg = config
     parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)  # fail fast on a bad spec
     step = progress or (lambda stage: None)
-    t0 = time.perf_counter()
-    step("prepare")
-    prep = prepare(dataset, cfg)
-    if not len(prep.queries):
-        raise ValueError(f"no query in '{dataset.name}' has a positive with relevance >= {cfg.min_relevance}")
-    prep.timings["prepare"] = time.perf_counter() - t0
+    prep, t0 = begin(dataset, cfg, step)
     retrievers = retrievers if retrievers is not None else make_retrievers(cfg)
     step("retrieve")
     cands, excluded = build_candidates(dataset, cfg, prep, retrievers)

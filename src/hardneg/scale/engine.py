@@ -156,8 +156,8 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     corpus_source: the corpus file/folder to shard (streamed), else the dataset's corpus is sharded.
     validate: mine()'s hook (dataset, candidates, selection) -> selection; it runs in the driver.
     """
-    from hardneg.pipeline.mine import finish
-    from hardneg.pipeline.steps import build_candidates, make_retrievers, prepare
+    from hardneg.pipeline.mine import begin, finish
+    from hardneg.pipeline.steps import build_candidates, make_retrievers
     from hardneg.scale.cluster import connect
     from hardneg.scale.select import select_blocks
     from hardneg.select.spec import parse_strategy
@@ -169,12 +169,7 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     step = progress or (lambda stage: None)
     work = Path(opts.work_dir or (Path(cfg.out) / "ray" if cfg.out else "hardneg-ray"))
     connect(opts.address, opts.num_cpus, opts.object_store_mb)
-    t0 = time.perf_counter()
-    step("prepare")
-    prep = prepare(dataset, cfg)
-    if not len(prep.queries):
-        raise ValueError(f"no query in '{dataset.name}' has a positive with relevance >= {cfg.min_relevance}")
-    prep.timings["prepare"] = time.perf_counter() - t0
+    prep, t0 = begin(dataset, cfg, step)
     base = make_retrievers(cfg)[0]
     rd = RayDense(base, prep.queries, work, opts, corpus_source)
     step("retrieve")
