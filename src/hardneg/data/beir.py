@@ -50,25 +50,44 @@ def _get_str(obj: dict, key: str, path: Path, n: int, required: bool = True) -> 
     return v
 
 
-def read_corpus(path: str | Path, skip_invalid: bool = False, report: LoadReport | None = None) -> Corpus:
-    """Read corpus.jsonl(.gz); a document needs an `_id` and a non-empty title or text."""
-    path = Path(path)
-    ids, titles, texts, seen = [], [], [], {}
-    for n, obj in read_jsonl(path):
+def doc_rows(rows, skip_invalid: bool = False, on_skip=None):
+    """Validate corpus rows given as (file, line, obj); yield (id, title, text).
+
+    Each document needs a non-empty `_id` unique across all files and a non-empty title or text.
+    Empty documents raise a DataError, or are passed to on_skip(file, line, id) with skip_invalid.
+    """
+    seen: dict[str, tuple] = {}
+    for path, n, obj in rows:
         did = _get_str(obj, "_id", path, n)
         if not did.strip():
             raise DataError("empty id", path, n, "_id")
         title = _get_str(obj, "title", path, n, required=False)
         text = _get_str(obj, "text", path, n)
         if did in seen:
-            raise DataError(f"duplicate id '{did}' (first on line {seen[did]})", path, n, "_id")
-        seen[did] = n
+            first = seen[did]
+            where = f"line {first[1]}" if first[0] == path else f"{first[0]} line {first[1]}"
+            raise DataError(f"duplicate id '{did}' (first on {where})", path, n, "_id")
+        seen[did] = (path, n)
         if not text.strip() and not title.strip():
             if not skip_invalid:
                 raise DataError(f"empty text for document '{did}' (use skip_invalid to skip)", path, n, "text")
-            if report is not None:
-                report.note("empty_docs", f"{path}:{n} empty document '{did}'")
+            if on_skip is not None:
+                on_skip(path, n, did)
             continue
+        yield did, title, text
+
+
+def read_corpus(path: str | Path, skip_invalid: bool = False, report: LoadReport | None = None) -> Corpus:
+    """Read corpus.jsonl(.gz); a document needs an `_id` and a non-empty title or text."""
+    path = Path(path)
+
+    def skip(f, n, did):
+        if report is not None:
+            report.note("empty_docs", f"{f}:{n} empty document '{did}'")
+
+    rows = ((path, n, obj) for n, obj in read_jsonl(path))
+    ids, titles, texts = [], [], []
+    for did, title, text in doc_rows(rows, skip_invalid, skip):
         ids.append(did)
         titles.append(title)
         texts.append(text)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hardneg.data.beir import _get_str
+from hardneg.data.beir import doc_rows
 from hardneg.data.errors import DataError
 from hardneg.data.jsonl import atomic_write, find, read_jsonl
 from hardneg.data.model import Corpus
@@ -78,9 +78,8 @@ def count_rows(files: list[Path]) -> int:
     return n
 
 
-def _iter_docs(files: list[Path], skip_invalid: bool):
-    """Yield (id, title, text) in file order, validated like the BEIR loader (DataError names file,
-    line and field)."""
+def _iter_docs(files: list[Path]):
+    """Yield (file, line, row) in file order from JSONL and parquet files, for doc_rows to validate."""
     for f in files:
         if f.suffix == ".parquet":
             pf = pq.ParquetFile(f)
@@ -115,7 +114,6 @@ def write_shards(source: str | Path, out_dir: str | Path, shard_rows: int,
             return [Shard(**s) for s in m["shards"]]
         log.info("corpus shards in %s are stale; rewriting", out)
     shards: list[Shard] = []
-    seen: dict[str, tuple] = {}
     buf: dict[str, list[str]] = {"_id": [], "title": [], "text": []}
 
     def flush() -> None:
@@ -127,20 +125,12 @@ def write_shards(source: str | Path, out_dir: str | Path, shard_rows: int,
             v.clear()
 
     skipped = 0
-    for f, n, obj in _iter_docs(files, skip_invalid):
-        did = _get_str(obj, "_id", f, n)
-        if not did.strip():
-            raise DataError("empty id", f, n, "_id")
-        title = _get_str(obj, "title", f, n, required=False)
-        text = _get_str(obj, "text", f, n)
-        if did in seen:
-            raise DataError(f"duplicate id '{did}' (first in {seen[did][0]} line {seen[did][1]})", f, n, "_id")
-        seen[did] = (f.name, n)
-        if not text.strip() and not title.strip():
-            if not skip_invalid:
-                raise DataError(f"empty text for document '{did}' (use skip_invalid to skip)", f, n, "text")
-            skipped += 1
-            continue
+
+    def skip(f, n, did):
+        nonlocal skipped
+        skipped += 1
+
+    for did, title, text in doc_rows(_iter_docs(files), skip_invalid, skip):
         buf["_id"].append(did)
         buf["title"].append(title)
         buf["text"].append(text)
