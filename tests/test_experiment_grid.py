@@ -10,6 +10,7 @@ from conftest import write_tiny_beir
 
 from hardneg.data.errors import DataError
 from hardneg.train import experiment as ex
+from hardneg.train.trainer import TrainResult
 
 
 def _config(tmp_path, tiny_bert, **over) -> dict:
@@ -91,3 +92,20 @@ def test_config_errors_name_the_field(tmp_path, tiny_bert, patch, field):
     with pytest.raises(DataError) as e:
         ex.load_config(path)
     assert f"field '{field}'" in str(e.value) and "bad.yaml" in str(e.value)
+
+
+@pytest.mark.parametrize("eval_len, want", [(None, 32), (0, None), (16, 16)])
+def test_quick_mode_scores_at_the_configured_length(tmp_path, tiny_bert, monkeypatch, eval_len, want):
+    cfg = _config(tmp_path, tiny_bert, recipes=[{"name": "in-batch", "kind": "in-batch"}])
+    if eval_len is not None:
+        cfg["quick"]["eval_max_seq_length"] = eval_len
+    seen = []
+
+    def fake_eval(model, test, k=100, max_seq_length=None):
+        seen.append(max_seq_length)
+        return {m: 0.5 for m in ex.METRICS}
+
+    monkeypatch.setattr(ex, "evaluate_bi", fake_eval)
+    monkeypatch.setattr(ex, "train_bi_encoder", lambda g, c, p: TrainResult(p, len(g), 0.0))
+    ex.run_experiment(ex.parse(cfg), tmp_path / "out", quick=True)
+    assert seen == [want, want]  # zero-shot and the trained cell alike

@@ -11,7 +11,8 @@ def test_demo_experiment_is_one_validated_cell():
     exp = demo_experiment("scifact", full=False)
     assert [c.key for c in exp.cells] == ["bi__minilm__hardneg-percpos-teacher__mnrl"]
     rec = exp.recipes["hardneg-percpos-teacher"]
-    assert rec.validate == ["teacher:mpnet"] and rec.retrievers == ["bm25", "dense:minilm"]
+    assert rec.validate == ["teacher:mpnet:128"] and rec.retrievers == ["bm25", "dense:minilm"]
+    assert exp.quick["eval_max_seq_length"] == 0  # scored at the model's own length, like step 1
     assert exp.quick["max_seq_length"] == 128 and demo_experiment("scifact", full=True).quick["max_seq_length"] == 256
 
 

@@ -56,6 +56,23 @@ def test_teacher_cosine_through_embedding_cache(tiny_bert):
     assert s[1] == pytest.approx(1.0, abs=1e-5)
 
 
+def test_teacher_max_length_truncates_without_changing_the_shared_model(tiny_bert):
+    long_doc = " ".join(["purring cats"] * 200)
+    full = make_judge(f"teacher:{tiny_bert}")
+    short = make_judge(f"teacher:{tiny_bert}:16")
+    native = short.model.max_seq_length
+    a = full.score_pairs(["cats"], [long_doc])
+    b = short.score_pairs(["cats"], [long_doc])
+    assert short.model.max_seq_length == native
+    short.model.max_seq_length = 16
+    try:
+        want = short.model.encode(["cats", long_doc], normalize_embeddings=True)
+    finally:
+        short.model.max_seq_length = native
+    assert b[0] == pytest.approx(float(want[0] @ want[1]), abs=1e-5)
+    assert abs(a[0] - b[0]) > 1e-4
+
+
 def test_dup_exact_jaccard_minhash():
     assert normalise("  Cats, are  CATS!") == "cats are cats"
     assert shingles("a b c d", 3) == {"a b c", "b c d"} and shingles("a b", 3) == {"a b"}

@@ -65,11 +65,14 @@ def test_first_n_refills_in_rank_order():
 def test_specs_parse_and_reject():
     assert parse_judge("dup:minhash:0.7").threshold == pytest.approx(0.7)
     assert parse_judge("teacher").model == "mpnet"
+    assert (parse_judge("teacher:mpnet:256").model, parse_judge("teacher:mpnet:256").max_length) == ("mpnet", 256)
+    assert parse_judge("cross-encoder:/m/ce:128").max_length == 128
+    assert parse_judge("cross-encoder:org/ce").max_length == 0
     r = parse_rule("teacher=margin:0.05:mean")
     assert (r.judge, r.kind, r.value, r.pos_agg, r.label()) == ("teacher", "margin", 0.05, "mean", "margin:0.05:mean")
     for bad in ("perc:1.5", "foo:1", "abs:x", "perc:0.9:median"):
         with pytest.raises(ValueError):
             parse_rule(bad)
-    for bad in ("bm25", "cross-encoder", "dup:fuzzy", "dup:jaccard:2", "llm:openai", "llm:remote"):
+    for bad in ("bm25", "cross-encoder", "dup:fuzzy", "dup:jaccard:2", "llm:openai", "llm:remote", "teacher:mpnet:4"):
         with pytest.raises(ValueError):
             parse_judge(bad)

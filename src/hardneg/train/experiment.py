@@ -274,8 +274,10 @@ def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: 
     seed = int(exp.train.get("seed", 42) if seed is None else seed)
     overrides = {"seed": seed}
     if quick:
+        # models are scored at the short training length too, unless quick.eval_max_seq_length says (0 = native)
+        eval_len = int(exp.quick.get("eval_max_seq_length", exp.quick["max_seq_length"])) or None
         overrides.update(max_seq_length=exp.quick["max_seq_length"], epochs=exp.quick["epochs"],
-                         eval_max_seq_length=exp.quick["max_seq_length"])
+                         eval_max_seq_length=eval_len)
         if "rerank_top" in exp.quick:
             overrides["rerank_top"] = int(exp.quick["rerank_top"])
     train, test = load_data(exp, quick, seed)

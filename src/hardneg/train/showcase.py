@@ -12,19 +12,21 @@ from hardneg.paths import cache_dir
 from hardneg.train.experiment import Cell, Experiment, run_experiment
 from hardneg.train.recipes import Recipe
 
-# default: a sample of the train queries and short inputs (about 15 minutes on 2 CPU cores); --full: everything
+# default: a sample of the train queries, training inputs cut to 128 tokens, a 128-token teacher, scored at the
+# models' own length (so zero-shot reuses step 1's embeddings); about 15 minutes on 2 CPU cores. --full: everything.
 SIZES = {
     False: {"train_queries": 300, "test_queries": 10**9, "corpus_docs": 10**9, "max_seq_length": 128,
-            "epochs": 1},
+            "eval_max_seq_length": 0, "epochs": 1},
     True: {"train_queries": 10**9, "test_queries": 10**9, "corpus_docs": 10**9, "max_seq_length": 256,
-           "epochs": 1},
+           "eval_max_seq_length": 0, "epochs": 1},
 }
+TEACHER = {False: "teacher:mpnet:128", True: "teacher:mpnet"}
 
 
 def demo_experiment(data: str, full: bool) -> Experiment:
     """One cell: MNRL on hardneg's recipe (BM25 + MiniLM candidates, TopK-PercPos 95%, mpnet teacher check)."""
     recipe = Recipe(name="hardneg-percpos-teacher", kind="hardneg", retrievers=["bm25", "dense:minilm"],
-                    strategy="topk-percpos:0.95", num_negatives=5, validate=["teacher:mpnet"])
+                    strategy="topk-percpos:0.95", num_negatives=5 if full else 3, validate=[TEACHER[full]])
     train = {"epochs": 1, "batch_size": 32, "learning_rate": 2e-5, "warmup_ratio": 0.1, "max_seq_length": 256,
              "seed": 42, "n_negatives": 3 if full else 1}
     raw = {"name": "demo", "dataset": data, "recipes": [recipe.to_dict()],
@@ -51,9 +53,10 @@ def run_training_demo(data: str, full: bool = False, console: Console | None = N
         return []
     exp = demo_experiment(data, full)
     out = Path(out) if out else cache_dir("demo", "full" if full else "default")
-    size = "all train queries" if full else f"{SIZES[False]['train_queries']} train queries, inputs cut to 128 tokens"
+    size = "all train queries" if full else f"{SIZES[False]['train_queries']} train queries, training inputs cut " \
+        "to 128 tokens"
     console.print(f"[bold]Step 2[/bold] mine SciFact train (BM25 + MiniLM, TopK-PercPos 95%), validate with the "
-                  f"mpnet teacher, export, fine-tune MiniLM with MNRL ({size}); results in {out}")
+                  f"mpnet teacher ({TEACHER[full]}), export, fine-tune MiniLM with MNRL ({size}); results in {out}")
     with console.status("training and evaluating (cells already done are reused)"):
         rows = run_experiment(exp, out, quick=True)
     console.print(results_table(rows, "test split: zero-shot vs fine-tuned"))

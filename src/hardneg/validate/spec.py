@@ -1,6 +1,6 @@
 """Judge and rule specs: short strings parsed once into small dataclasses.
 
-Judges: `cross-encoder:PATH|HUB_ID`, `teacher:mpnet|PATH`, `llm:local[:GGUF]`, `llm:openai:URL[:MODEL]`,
+Judges: `cross-encoder:PATH|HUB_ID[:MAXLEN]`, `teacher:mpnet|PATH[:MAXLEN]` (MAXLEN: tokens kept per text), `llm:local[:GGUF]`, `llm:openai:URL[:MODEL]`,
 `dup:exact`, `dup:jaccard:0.8[:N]`, `dup:minhash:0.8[:N]`.
 Rules: `perc:0.95`, `margin:0.1`, `abs:0.5`, optionally `:min|mean|max` (which positive score to compare
 with) and a `NAME=` prefix naming the judge it applies to (default: every judge without its own rule).
@@ -29,6 +29,7 @@ class JudgeSpec:
     method: str = ""        # dup: exact | jaccard | minhash; llm: local | openai
     threshold: float = 1.0  # dup only: similarity at or above which a candidate is a duplicate
     ngram: int = 3          # dup only: word n-gram size
+    max_length: int = 0     # cross-encoder/teacher: truncate inputs to this many tokens (0 = the model's own)
     text: str = ""          # the spec as written
 
     @property
@@ -71,6 +72,11 @@ def parse_judge(spec: str) -> JudgeSpec:
     if kind in ("cross-encoder", "teacher"):
         if not rest and kind == "cross-encoder":
             raise ValueError(f"'{spec}': cross-encoder needs a model, e.g. cross-encoder:PATH")
+        model, sep, tail = rest.rpartition(":")
+        if sep and tail.isdigit() and model:
+            if int(tail) < 8:
+                raise ValueError(f"'{spec}': max length must be at least 8 tokens")
+            return JudgeSpec(kind, model=model, max_length=int(tail), text=spec)
         return JudgeSpec(kind, model=rest or "mpnet", text=spec)
     if kind == "llm":
         method, _, tail = (rest or "local").partition(":")

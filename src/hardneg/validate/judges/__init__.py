@@ -12,6 +12,8 @@ def make_judge(spec: str | JudgeSpec, name: str | None = None, **options) -> Jud
     """Build the judge a spec names (`cross-encoder:PATH`, `teacher:mpnet`, `llm:local`, `dup:jaccard:0.8`)."""
     s = parse_judge(spec) if isinstance(spec, str) else spec
     name = name or s.name
+    if s.max_length:
+        options.setdefault("max_length", s.max_length)
     if s.kind == "cross-encoder":
         from hardneg.validate.judges.cross import CrossEncoderJudge
 

@@ -11,12 +11,13 @@ class TeacherJudge:
     compares = "query"
 
     def __init__(self, model: str = "mpnet", name: str = "teacher", batch_size: int = 32, device: str | None = None,
-                 show_progress: bool = False):
+                 show_progress: bool = False, max_length: int | None = None):
         from hardneg.retrieve.models import load_sentence_transformer
 
         self.name, self.batch_size, self.show_progress = name, batch_size, show_progress
         self.model = load_sentence_transformer(model, device=device)
-        self.units = f"teacher ({model}) cosine in [-1,1]"
+        self.max_length = max_length  # applied per call: the loaded model is shared within the process
+        self.units = f"teacher ({model}) cosine in [-1,1]" + (f", {max_length} tokens" if max_length else "")
         prompts = getattr(self.model, "prompts", None) or {}
         self._q_prompt = "query" if "query" in prompts else None
         self._d_prompt = next((p for p in ("document", "passage", "corpus") if p in prompts), None)
@@ -24,8 +25,13 @@ class TeacherJudge:
     def _embed(self, texts: list[str], prompt: str | None, desc: str) -> np.ndarray:
         from hardneg.retrieve.cache import encode_cached
 
-        emb, _ = encode_cached(self.model, texts, prompt=prompt, batch_size=self.batch_size, normalize=True,
-                               show_progress=self.show_progress, desc=desc)
+        native = self.model.max_seq_length
+        try:
+            self.model.max_seq_length = self.max_length or native
+            emb, _ = encode_cached(self.model, texts, prompt=prompt, batch_size=self.batch_size, normalize=True,
+                                   show_progress=self.show_progress, desc=desc)
+        finally:
+            self.model.max_seq_length = native
         return emb
 
     def score_pairs(self, queries: list[str], docs: list[str]) -> np.ndarray:
