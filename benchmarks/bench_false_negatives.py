@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument("--skip-llm", action="store_true")
     ap.add_argument("--llm-queries", type=int, default=0, help="run LLM settings on the first N queries only (0 = all)")
     ap.add_argument("--teacher-queries", type=int, default=0, help="run teacher settings on the first N queries only")
+    ap.add_argument("--teacher", default="teacher:mpnet", help="teacher judge spec, e.g. teacher:mpnet:256")
     ap.add_argument("--with-st", action="store_true", help="also run the ST reference (re-encodes the corpus)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -96,9 +97,10 @@ def main() -> None:
     results = [measure("none (MiniLM top-10)", qids, sel.rows, sel.ranks, ds.corpus.ids, hidden, n, mine_s)]
     print("partial", results[-1], flush=True)
     cheap = [("dup:jaccard:0.8", ["dup:jaccard:0.8"], []), ("dup:minhash:0.5", ["dup:minhash:0.5"], [])]
-    teacher = [("teacher:mpnet perc:0.95", ["teacher:mpnet"], ["perc:0.95"]),
-               ("teacher:mpnet perc:0.90", ["teacher:mpnet"], ["perc:0.90"]),
-               ("teacher:mpnet margin:0.05", ["teacher:mpnet"], ["margin:0.05"])]
+    tj = args.teacher
+    teacher = [(f"{tj} perc:0.95", [tj], ["perc:0.95"]),
+               (f"{tj} perc:0.90", [tj], ["perc:0.90"]),
+               (f"{tj} margin:0.05", [tj], ["margin:0.05"])]
     llm = [("llm:local (SmolLM2) abs:0.5", ["llm:local"], ["abs:0.5"]),
            ("llm:local (SmolLM2) perc:0.95", ["llm:local"], ["perc:0.95"]),
            ("any(teacher perc:0.95, dup, llm abs:0.5)", ["teacher:mpnet", "dup:jaccard:0.8", "llm:local"],
