@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -62,12 +60,11 @@ def metrics_table(rows: Sequence[dict], title: str = "", digits: int = 4, extra:
 
 def plot_metrics(rows: Sequence[dict], path: str | Path, title: str = "") -> Path:
     """Grouped bar chart (metric groups, one bar per run) written atomically to `path` (png, svg or pdf)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    from hardneg.plots import pyplot, save_figure
+
+    plt = pyplot()
     path = Path(path)
     keys = metric_keys(rows)
     if not rows or not keys:
@@ -86,16 +83,4 @@ def plot_metrics(rows: Sequence[dict], path: str | Path, title: str = "") -> Pat
         ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        # no creation date in the file, so the same rows give the same bytes
-        meta = {"CreationDate": None} if path.suffix == ".pdf" else {"Date": None} if path.suffix == ".svg" else {}
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", metadata=meta, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_figure(fig, path, dpi=120)

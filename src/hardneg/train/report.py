@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
 import platform
@@ -57,19 +56,11 @@ def results_table(rows: list[dict], title: str) -> Table:
     return t
 
 
-def _save(fig, path: Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    with atomic_write(path, "wb") as f:
-        f.write(buf.getvalue())
-
-
 def bar_charts(out: Path, rows: list[dict]) -> list[Path]:
     """One PNG bar chart per metric, one bar per row."""
-    import matplotlib
+    from hardneg.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     paths = []
     labels = [f"{r['recipe']}/{r['loss']}" if r["loss"] != "-" else f"{r['model']} zero-shot" for r in rows]
@@ -82,19 +73,15 @@ def bar_charts(out: Path, rows: list[dict]) -> list[Path]:
         for i, v in enumerate(vals):
             ax.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=7)
         fig.tight_layout()
-        p = out / "plots" / f"{m.replace('@', '_at_')}.png"
-        _save(fig, p)
-        plt.close(fig)
-        paths.append(p)
+        paths.append(save_figure(fig, out / "plots" / f"{m.replace('@', '_at_')}.png"))
     return paths
 
 
 def score_histograms(out: Path) -> list[Path]:
     """Per recipe, the miner's positive and negative scores of its training groups (recipes without scores skipped)."""
-    import matplotlib
+    from hardneg.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from hardneg.train.recipes import load_groups
 
@@ -112,10 +99,7 @@ def score_histograms(out: Path) -> list[Path]:
         ax.set_title(gpath.name.removesuffix(".jsonl.gz"))
         ax.legend(fontsize=8)
         fig.tight_layout()
-        p = out / "plots" / f"scores_{gpath.name.removesuffix('.jsonl.gz')}.png"
-        _save(fig, p)
-        plt.close(fig)
-        paths.append(p)
+        paths.append(save_figure(fig, out / "plots" / f"scores_{gpath.name.removesuffix('.jsonl.gz')}.png"))
     return paths
 
 

@@ -40,10 +40,9 @@ def suspects(rows: list[dict], judges: list[str], top: int = 20) -> list[dict]:
 
 
 def _plots(summ: dict, out: Path) -> list[str]:
-    import matplotlib
+    from hardneg.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     files = []
     for name, h in summ["histograms"].items():
@@ -61,7 +60,7 @@ def _plots(summ: dict, out: Path) -> list[str]:
         ax.legend(fontsize=8)
         fig.tight_layout()
         fn = f"hist_{name}.png"
-        _save(fig, out / fn)
+        save_figure(fig, out / fn, dpi=100)
         files.append(fn)
     per_rule = summ.get("drops_per_rule", {})
     if per_rule:
@@ -70,18 +69,9 @@ def _plots(summ: dict, out: Path) -> list[str]:
         ax.set_xlabel("candidates dropped")
         ax.invert_yaxis()
         fig.tight_layout()
-        _save(fig, out / "drops_per_rule.png")
+        save_figure(fig, out / "drops_per_rule.png", dpi=100)
         files.append("drops_per_rule.png")
     return files
-
-
-def _save(fig, path: Path) -> None:
-    """Save a figure to a temp file beside `path`, then rename it into place."""
-    import matplotlib.pyplot as plt
-
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
 
 
 def _cut(text: str | None, n: int = 300) -> str:
