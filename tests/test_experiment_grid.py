@@ -109,3 +109,17 @@ def test_quick_mode_scores_at_the_configured_length(tmp_path, tiny_bert, monkeyp
     monkeypatch.setattr(ex, "train_bi_encoder", lambda g, c, p: TrainResult(p, len(g), 0.0))
     ex.run_experiment(ex.parse(cfg), tmp_path / "out", quick=True)
     assert seen == [want, want]  # zero-shot and the trained cell alike
+
+
+@pytest.mark.parametrize("path", sorted((ex.Path(__file__).parents[1] / "examples").glob("*.yaml")))
+def test_example_configs_parse(path):
+    exp = ex.load_config(path)
+    assert exp.cells and all(c.recipe in exp.recipes for c in exp.cells)
+
+
+def test_rerankers_only_config_and_empty_grid(tmp_path, tiny_bert):
+    cfg = _config(tmp_path, tiny_bert, cells=[], rerankers=[{"recipe": "random", "loss": "bce"}])
+    exp = ex.parse(cfg)
+    assert [c.cross for c in exp.cells] == [True]
+    with pytest.raises(DataError, match="cells"):
+        ex.parse(_config(tmp_path, tiny_bert, cells=[]))

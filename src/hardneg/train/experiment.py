@@ -96,7 +96,7 @@ def parse(raw: dict, base: Path = Path(".")) -> Experiment:
         raise DataError(str(e).split(": ", 1)[-1], field=f"train.{e.field}") from None
     models = raw.get("models") or ["minilm"]
     cells: list[Cell] = []
-    if raw.get("cells"):
+    if "cells" in raw:  # an explicit list, possibly empty (a rerankers-only experiment)
         for i, c in enumerate(_need(raw, "cells", list)):
             if not isinstance(c, dict):
                 raise DataError("expected a mapping with recipe and loss", field=f"cells[{i}]")
@@ -109,6 +109,8 @@ def parse(raw: dict, base: Path = Path(".")) -> Experiment:
     for i, c in enumerate(rr):
         cells.append(Cell(c.get("model", models[0]), _need(c, "recipe", str, f"rerankers[{i}]."),
                           c.get("loss", "bce"), cross=True))
+    if not cells:
+        raise DataError("nothing to train: give cells, losses or rerankers", field="cells")
     n_bi = sum(not c.cross for c in cells)
     for i, c in enumerate(cells):
         where = f"rerankers[{i - n_bi}]" if c.cross else f"cells[{i}]"
