@@ -43,6 +43,8 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=5, help="negatives per query")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--max-length", type=int, default=256, help="cross-encoder max tokens per pair")
+    ap.add_argument("--cross-encoder", default="", help="a trained cross-encoder folder or hub id to use instead "
+                    "of the fresh-head MiniLM (the drop rate, and so validate()'s judged pairs, depend on it)")
     ap.add_argument("--corpus", type=int, default=2000, help="corpus slice (first docs + the positives) ST encodes")
     args = ap.parse_args()
 
@@ -64,7 +66,7 @@ def main() -> None:
     texts = ds.corpus.full_texts()
     q_texts = [ds.queries.text(q) for q in qids]
     pos_rows = [ds.corpus.index(pos[q][0]) for q in qids]
-    ce_dir = build_cross_encoder(tempfile.mkdtemp(prefix="hardneg-ce-"), args.max_length)
+    ce_dir = args.cross_encoder or build_cross_encoder(tempfile.mkdtemp(prefix="hardneg-ce-"), args.max_length)
 
     # --- sentence-transformers, rescoring time measured inside CrossEncoder.predict
     st_ce = CrossEncoder(ce_dir)
