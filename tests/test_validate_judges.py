@@ -104,3 +104,13 @@ def test_dup_judge_compares_candidates_with_positives(tiny_beir):
     res = validate(cand, ds, ["dup:jaccard:0.8"], num_negatives=5)
     assert res.dropped[0, 1] and res.dropped.sum() == 1
     assert res.judge_scores["dup"][0, 1] == 1.0 and res.rules["dup"][0].label() == "abs:0.8"
+
+
+def test_cross_encoder_max_length_is_per_judge_not_on_the_shared_model(tiny_cross_encoder):
+    full = make_judge(f"cross-encoder:{tiny_cross_encoder}", cache=False)
+    native = full.model.max_seq_length
+    short = make_judge(f"cross-encoder:{tiny_cross_encoder}:8", cache=False)
+    assert short.model is full.model and full.model.max_seq_length == native
+    long_doc = " ".join(["purring cats"] * 50)
+    a, b = full.score_pairs(["cats"], [long_doc]), short.score_pairs(["cats"], [long_doc])
+    assert full.model.max_seq_length == native and abs(float(a[0]) - float(b[0])) > 1e-6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -42,6 +43,20 @@ _QUIET = _QuietLoadReport()
 
 def _quiet_load_reports() -> None:
     logging.getLogger("transformers.modeling_utils").addFilter(_QUIET)  # adding the same filter twice is a no-op
+
+
+@contextlib.contextmanager
+def seq_length(model, n: int | None):
+    """Run a block with `model.max_seq_length = n` (None/0: unchanged), then restore it.
+
+    Loaded models are shared within the process, so a per-use length must never stay on the model.
+    """
+    native = model.max_seq_length
+    model.max_seq_length = n or native
+    try:
+        yield model
+    finally:
+        model.max_seq_length = native
 
 
 def _minilm() -> str | None:

@@ -179,16 +179,13 @@ def evaluate_bi(model: str, test: Dataset, k: int = 100, max_seq_length: int | N
     max_seq_length: encode at this length (quick mode scores every model at its short length alike).
     """
     from hardneg.evaluate.metrics import evaluate
+    from hardneg.retrieve.models import seq_length
     from hardneg.retrieve.spec import make_retriever
 
     r = make_retriever(f"dense:{model}", show_progress=False)
-    native = r.model.max_seq_length
-    try:
-        r.model.max_seq_length = max_seq_length or native
+    with seq_length(r.model, max_seq_length):
         r.index(test.corpus)
         run = r.search(test.judged_queries(), min(k, len(test.corpus)))
-    finally:
-        r.model.max_seq_length = native  # the loaded model is shared within the process
     return evaluate(run, test.qrels, METRICS)
 
 

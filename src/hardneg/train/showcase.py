@@ -13,7 +13,8 @@ from hardneg.train.experiment import Cell, Experiment, run_experiment
 from hardneg.train.recipes import Recipe
 
 # default: a sample of the train queries, training inputs cut to 128 tokens, a 128-token teacher, scored at the
-# models' own length (so zero-shot reuses step 1's embeddings); about 15 minutes on 2 CPU cores. --full: everything.
+# models' own length (so zero-shot reuses step 1's embeddings); the whole demo measured 17.4 minutes on 2 CPU
+# cores from a cold cache. --full: everything.
 SIZES = {
     False: {"train_queries": 300, "test_queries": 10**9, "corpus_docs": 10**9, "max_seq_length": 128,
             "eval_max_seq_length": 0, "epochs": 1},

@@ -27,12 +27,11 @@ class CrossEncoderJudge:
 
         self.name, self.batch_size = name, batch_size
         self.model = load_cross_encoder(model, device=device)
-        if max_length is not None:
-            self.model.max_seq_length = max_length
+        self.max_length = max_length or self.model.max_seq_length  # applied per call: the model is shared
         self.units = "cross-encoder sigmoid(logit) in (0,1)"
         if self.model.num_labels not in (1, 2):
             raise ValueError(f"cross-encoder '{model}' has {self.model.num_labels} labels; expected 1 or 2")
-        judge_id = f"ce|{fingerprint(resolve_model(model))}|{self.model.max_seq_length}"
+        judge_id = f"ce|{fingerprint(resolve_model(model))}|{self.max_length}"
         self._cache = PairCache(judge_id) if cache else None
 
     def _predict(self, queries: list[str], docs: list[str]) -> np.ndarray:
@@ -40,14 +39,17 @@ class CrossEncoderJudge:
 
         if not queries:
             return np.zeros(0, np.float32)
+        from hardneg.retrieve.models import seq_length
+
         pairs = list(zip(queries, docs))
-        if self.model.num_labels == 1:
-            out = self.model.predict(pairs, batch_size=self.batch_size, activation_fn=torch.nn.Sigmoid(),
-                                     convert_to_numpy=True, show_progress_bar=False)
-            return np.asarray(out, dtype=np.float32).reshape(-1)
-        out = self.model.predict(pairs, batch_size=self.batch_size, apply_softmax=True,
-                                 activation_fn=torch.nn.Identity(), convert_to_numpy=True,
-                                 show_progress_bar=False)
+        with seq_length(self.model, self.max_length):
+            if self.model.num_labels == 1:
+                out = self.model.predict(pairs, batch_size=self.batch_size, activation_fn=torch.nn.Sigmoid(),
+                                         convert_to_numpy=True, show_progress_bar=False)
+                return np.asarray(out, dtype=np.float32).reshape(-1)
+            out = self.model.predict(pairs, batch_size=self.batch_size, apply_softmax=True,
+                                     activation_fn=torch.nn.Identity(), convert_to_numpy=True,
+                                     show_progress_bar=False)
         return np.asarray(out, dtype=np.float32)[:, 1]
 
     def score_pairs(self, queries: list[str], docs: list[str]) -> np.ndarray:

@@ -24,14 +24,11 @@ class TeacherJudge:
 
     def _embed(self, texts: list[str], prompt: str | None, desc: str) -> np.ndarray:
         from hardneg.retrieve.cache import encode_cached
+        from hardneg.retrieve.models import seq_length
 
-        native = self.model.max_seq_length
-        try:
-            self.model.max_seq_length = self.max_length or native
+        with seq_length(self.model, self.max_length):
             emb, _ = encode_cached(self.model, texts, prompt=prompt, batch_size=self.batch_size, normalize=True,
                                    show_progress=self.show_progress, desc=desc)
-        finally:
-            self.model.max_seq_length = native
         return emb
 
     def score_pairs(self, queries: list[str], docs: list[str]) -> np.ndarray:
