@@ -32,7 +32,7 @@ def convert(
             ds = load_data(source, split, query_column=query_column, answer_column=answer_column,
                            skip_invalid=skip_invalid, report=report)
     except DataError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}")
+        Console(stderr=True).print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     write_beir(out, ds, split=split)
     table = Table(title=f"{source} ({kind}) -> {out}")

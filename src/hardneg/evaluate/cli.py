@@ -55,14 +55,14 @@ def eval_command(
             ds = load_data(data, split, query_column=query_column, answer_column=answer_column,
                            skip_invalid=skip_invalid, report=report)
     except DataError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     # step lines, not a status spinner: dense retrievers draw their own progress bars while encoding
     try:
         rows = eval_retrievers(ds, retriever, metrics, on_step=lambda m: err.print(f"[dim]{m}[/dim]"),
                                batch_size=batch_size, backend=backend, show_progress=not as_json)
     except ValueError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     if plot:
         plot_metrics(rows, plot, title=f"{ds.name} ({split})")

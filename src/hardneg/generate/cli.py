@@ -87,7 +87,7 @@ def generate(
         filters = [parse_filter(f) for f in filter_]
         build = make_prompt(prompt, examples)
     except ValueError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     temp = temperature if temperature is not None else (0.0 if per_doc == 1 else 0.8)
     opts = {"openai": {"api_key_env": api_key_env, "concurrency": concurrency},
@@ -116,7 +116,7 @@ def generate(
             res = generate_dataset(data, llm, build, cfg, out, filters, on_progress, loaded=loaded)
         except ValueError as e:  # DataError (named file/line/field) or a run with other settings in --out
             bar.stop()
-            console.print(f"[red]error:[/red] {e}")
+            console.print(f"[red]error:[/red] {e}", soft_wrap=True)
             raise typer.Exit(2) from None
     extra = {k: getattr(llm, k) for k in ("retries", "cache_hits", "malformed") if getattr(llm, k, 0)}
     console.print(summary_table(res, price_per_1k_tokens, extra))

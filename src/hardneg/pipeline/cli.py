@@ -106,7 +106,7 @@ def mine(
                     judge, rule, combine, pos_score, out, {"data": data, "split": split}))
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
-            console.print(f"[red]error:[/red] {e}")
+            console.print(f"[red]error:[/red] {e}", soft_wrap=True)
             raise typer.Exit(2) from None
         bar.update(task["id"], completed=1, total=1)
     console.print(summary_table(res.summary))

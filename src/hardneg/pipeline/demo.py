@@ -55,5 +55,5 @@ def demo(
 
             run_training_demo(data, full)
     except DataError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}")
+        Console(stderr=True).print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None

@@ -50,7 +50,7 @@ def train(
         else:
             res = train_bi_encoder(groups, cfg, out, eval_ds=ev, progress=True)
     except DataError as e:
-        console.print(f"[red]error:[/] {e}")
+        console.print(f"[red]error:[/] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     t = Table(title=f"trained {loss} on {model}")
     t.add_column("what")
@@ -82,7 +82,7 @@ def experiment(
             rows = run_experiment(exp, out, quick=quick, seed=seed,
                                   on_cell=lambda c: st.update(f"cell {c.key}"))
     except DataError as e:
-        console.print(f"[red]error:[/] {e}")
+        console.print(f"[red]error:[/] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     from hardneg.train.report import results_table
 

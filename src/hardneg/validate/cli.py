@@ -77,7 +77,7 @@ def validate_cmd(
             res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts)
         summ = write_audit(out, res, ordered, ds)
     except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     if fmt:
         from hardneg.export import Mined, export
@@ -104,7 +104,7 @@ def report_cmd(
     try:
         path = write_report(run_dir, top=top, as_html=html)
     except ValueError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     console.print(f"wrote {path}")
 
