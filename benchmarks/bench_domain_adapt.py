@@ -3,6 +3,7 @@
 No SciFact labels are used for training; the test split only scores zero-shot vs adapted all-MiniLM-L6-v2.
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_domain_adapt.py [--sample 200] [--backend local]
         [--backend openai:http://127.0.0.1:8000/v1:MODEL]  # a bigger model behind any OpenAI-compatible server
+        [--serve gemma]  # start xllamacpp's OpenAI-compatible server on 127.0.0.1 and generate through HTTP
 Prints `NAME value` lines: zero-shot and adapted test nDCG@10 and their ratio. Generation resumes from --out.
 """
 
@@ -32,6 +33,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--out", default="runs/domain_adapt")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--serve", default="", help="serve this local GGUF (smollm2, gemma, PATH) over HTTP on "
+                    "127.0.0.1 and use it as --backend openai:URL (the path a bigger served model takes)")
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -48,6 +51,25 @@ def main() -> None:
     from hardneg.train.trainer import TrainConfig, train_bi_encoder
 
     out = Path(a.out)
+    served = []  # the server lives while generation runs
+    if a.serve:
+        import socket
+        import urllib.request
+
+        from hardneg.llm.local import resolve_gguf, start_server
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        served.append(start_server(resolve_gguf(a.serve), n_ctx=4096, threads=a.threads or os.cpu_count(), port=port))
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        a.backend = f"openai:http://127.0.0.1:{port}/v1"
     spec = parse_llm_spec(a.backend)
     opts = {"threads": a.threads or None} if spec.kind == "local" else {}
     t0 = time.perf_counter()
@@ -58,6 +80,7 @@ def main() -> None:
     filters = [parse_filter(f) for f in a.filters.split(",") if f]
     gen = generate_dataset(a.data, llm, make_prompt(a.prompt), cfg, out / "generated", filters)
     gen_s = time.perf_counter() - t0
+    served.clear()  # frees the served model's memory and threads before training
     for c in gen.counts:
         print(f"kept[{c.label}] {c.kept}/{c.seen}")
 

@@ -90,10 +90,10 @@ def build_tiny_bert(path: Path, kind: str = "bi", seed: int = 0) -> Path:
     model = BertModel(cfg)
     model.save_pretrained(path)
     tok.save_pretrained(path)
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
 
-    st = SentenceTransformer(modules=[models.Transformer(str(path), max_seq_length=64),
-                                      models.Pooling(32, pooling_mode="mean")])
+    st = SentenceTransformer(modules=[Transformer(str(path), max_seq_length=64), Pooling(32, pooling_mode="mean")])
     st.save(str(path))
     return path
 

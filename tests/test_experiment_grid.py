@@ -49,6 +49,15 @@ def test_grid_quick_runs_and_resumes(tmp_path, tiny_bert, monkeypatch):
     monkeypatch.setattr(ex, "train_bi_encoder", boom)
     rows2 = ex.run_experiment(ex.load_config(path), out, quick=True)
     assert rows2 == rows and (out / "results.csv").read_text() == first
+    # a changed hyperparameter makes every done cell stale; recipes are still reused (their config is unchanged)
+    monkeypatch.setattr(ex, "build", boom)
+    changed = _config(tmp_path, tiny_bert)
+    changed["train"]["learning_rate"] = 5e-4
+    path.write_text(yaml.safe_dump(changed))
+    with pytest.raises(RuntimeError, match="trained again") as e:
+        ex.run_experiment(ex.load_config(path), out, quick=True)
+    assert str(e.value).count("trained again") == 2
+    assert not list((out / "cells").glob("*/done.json"))  # the stale results are gone, not left to be reused
 
 
 def test_st_ir_evaluator_metrics_match_ours(tmp_path, tiny_bert):

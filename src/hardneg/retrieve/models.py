@@ -41,7 +41,7 @@ class _QuietLoadReport(logging.Filter):
 _QUIET = _QuietLoadReport()
 
 
-def _quiet_load_reports() -> None:
+def quiet_load_reports() -> None:
     logging.getLogger("transformers.modeling_utils").addFilter(_QUIET)  # adding the same filter twice is a no-op
 
 
@@ -198,7 +198,7 @@ def load_sentence_transformer(name: str, backend: str | None = None, device: str
     from hardneg.retrieve.runtime import best_backend
 
     path = resolve_model(name)
-    _quiet_load_reports()
+    quiet_load_reports()
     backend = backend or best_backend()
     if device and device != "cpu" and backend != "torch":
         backend = "torch"  # the fast runtimes here are CPU-only
@@ -218,7 +218,7 @@ def _load_ce(path: str, device: str | None):
 def load_cross_encoder(name: str, device: str | None = None):
     """Resolve and load a sentence-transformers CrossEncoder once per process."""
     path = resolve_model(name)
-    _quiet_load_reports()
+    quiet_load_reports()
     try:
         return _load_ce(path, device)
     except OSError as e:

@@ -217,16 +217,47 @@ def _rerank_top(exp: Experiment, overrides: dict) -> int:
     return int(overrides.get("rerank_top", exp.rerank_top))
 
 
-def run_cell(exp: Experiment, cell: Cell, groups, test: Dataset, out: Path, overrides: dict) -> dict:
-    """Train one cell (or reuse it when its done marker exists); returns its results row."""
+def _cell_config(exp: Experiment, cell: Cell, overrides: dict, quick: bool) -> dict:
+    """Everything a cell's result depends on; a done cell is reused only while this is unchanged."""
+    train_over = {k: v for k, v in overrides.items() if k in ("seed", "max_seq_length", "epochs")}
+    tcfg = TrainConfig(**{**exp.train, **train_over, "model": cell.model, "loss": cell.loss})
+    return {"train": tcfg.to_dict(), "recipe": exp.recipes[cell.recipe].to_dict(), "quick": exp.quick if quick else None,
+            "eval_max_seq_length": overrides.get("eval_max_seq_length"),
+            "rerank_top": _rerank_top(exp, overrides) if cell.cross else None,
+            "dataset": exp.dataset, "splits": [exp.train_split, exp.test_split]}
+
+
+def _reusable(marker: Path, saved: Path, config: dict, what: str) -> bool:
+    """True when `marker` exists and `saved` holds `config`; a stale marker is removed so it is redone."""
+    if not marker.exists():
+        return False
+    if saved.exists() and json.loads(saved.read_text(encoding="utf-8")) == json.loads(json.dumps(config)):
+        log.info("skip %s (done)", what)
+        return True
+    log.warning("%s was done with another config; redoing it", what)
+    marker.unlink()
+    return False
+
+
+def _save_config(saved: Path, config: dict) -> None:
+    with atomic_write(saved) as f:
+        f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def cell_done(exp: Experiment, cell: Cell, out: Path, overrides: dict, quick: bool) -> bool:
+    cdir = out / "cells" / cell.key
+    return _reusable(cdir / "done.json", cdir / "config.json", _cell_config(exp, cell, overrides, quick), cell.key)
+
+
+def run_cell(exp: Experiment, cell: Cell, groups, test: Dataset, out: Path, overrides: dict,
+             quick: bool = False) -> dict:
+    """Train one cell (or reuse it when it is done with the same config); returns its results row."""
     cdir = out / "cells" / cell.key
     done = cdir / "done.json"
-    if done.exists():
-        log.info("skip %s (done)", cell.key)
+    config = _cell_config(exp, cell, overrides, quick)
+    if _reusable(done, cdir / "config.json", config, cell.key):
         return json.loads(done.read_text(encoding="utf-8"))
-    train_over = {k: v for k, v in overrides.items() if k in ("seed", "max_seq_length", "epochs")}
-    tcfg = TrainConfig(**{**exp.train, **train_over,
-                          "model": cell.model, "loss": cell.loss})
+    tcfg = TrainConfig(**config["train"])
     if cell.cross:
         res = train_cross_encoder(groups, tcfg, cdir / "model")
         metrics = evaluate_rerank(str(res.path), test, _rerank_top(exp, overrides))
@@ -236,12 +267,14 @@ def run_cell(exp: Experiment, cell: Cell, groups, test: Dataset, out: Path, over
     row = {"cell": cell.key, "kind": "reranker" if cell.cross else "bi-encoder", "model": cell.model,
            "recipe": cell.recipe, "loss": cell.loss, **{m: round(v, 4) for m, v in metrics.items()},
            "train_s": round(res.seconds, 1), "train_rows": res.rows}
+    _save_config(cdir / "config.json", config)
     with atomic_write(done) as f:
         f.write(json.dumps(row, indent=2) + "\n")
     return row
 
 
-def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len: int | None = None) -> list[dict]:
+def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len: int | None = None,
+                  quick: dict | None = None) -> list[dict]:
     """Zero-shot rows for each model (and BM25 when rerankers are trained), cached under out/baselines."""
     rows = []
     todo = [("bi-encoder", m) for m in dict.fromkeys(c.model for c in exp.cells if not c.cross)]
@@ -249,7 +282,10 @@ def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len:
         todo.append(("bm25", "bm25"))
     for kind, m in todo:
         path = out / "baselines" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", m) + ".json")
-        if path.exists():
+        config = {"model": m, "eval_max_seq_length": eval_len, "rerank_top": top if kind == "bm25" else None,
+                  "quick": quick, "dataset": exp.dataset, "split": exp.test_split}
+        saved = path.with_suffix(".config.json")
+        if _reusable(path, saved, config, f"zero-shot {m}"):
             rows.append(json.loads(path.read_text(encoding="utf-8")))
             continue
         if kind == "bi-encoder":
@@ -258,6 +294,7 @@ def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len:
             met = evaluate_rerank(None, test, top)
         row = {"cell": f"zero-shot__{m}", "kind": kind, "model": m, "recipe": "zero-shot", "loss": "-",
                **{k: round(v, 4) for k, v in met.items()}, "train_s": 0.0, "train_rows": 0}
+        _save_config(saved, config)
         with atomic_write(path) as f:
             f.write(json.dumps(row, indent=2) + "\n")
         rows.append(row)
@@ -280,16 +317,17 @@ def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: 
         if "rerank_top" in exp.quick:
             overrides["rerank_top"] = int(exp.quick["rerank_top"])
     train, test = load_data(exp, quick, seed)
-    rows = baseline_rows(exp, test, out, _rerank_top(exp, overrides), overrides.get("eval_max_seq_length"))
+    rows = baseline_rows(exp, test, out, _rerank_top(exp, overrides), overrides.get("eval_max_seq_length"),
+                         exp.quick if quick else None)
     groups: dict[str, object] = {}
     failed = []
     for cell in exp.cells:
         if on_cell:
             on_cell(cell)
         try:
-            if not (out / "cells" / cell.key / "done.json").exists() and cell.recipe not in groups:
-                groups[cell.recipe] = _recipe_groups(exp, cell.recipe, train, out, seed)
-            rows.append(run_cell(exp, cell, groups.get(cell.recipe), test, out, overrides))
+            if cell.recipe not in groups and not cell_done(exp, cell, out, overrides, quick):
+                groups[cell.recipe] = _recipe_groups(exp, cell.recipe, train, out, seed, quick)
+            rows.append(run_cell(exp, cell, groups.get(cell.recipe), test, out, overrides, quick))
         except Exception as e:  # one broken cell must not lose the others; it is re-tried on the next run
             if isinstance(e, DataError):
                 raise
@@ -301,14 +339,18 @@ def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: 
     return rows
 
 
-def _recipe_groups(exp: Experiment, name: str, train: Dataset, out: Path, seed: int):
-    """A recipe's groups, built once per output folder (saved under out/recipes)."""
+def _recipe_groups(exp: Experiment, name: str, train: Dataset, out: Path, seed: int, quick: bool = False):
+    """A recipe's groups, built once per output folder and config (saved under out/recipes)."""
     gpath = out / "recipes" / f"{name}.jsonl.gz"
-    if gpath.exists():
+    config = {"recipe": exp.recipes[name].to_dict(), "seed": seed, "quick": exp.quick if quick else None,
+              "dataset": exp.dataset, "split": exp.train_split}
+    saved = out / "recipes" / f"{name}.config.json"
+    if _reusable(gpath, saved, config, f"recipe {name}"):
         return load_groups(gpath)
     t0 = time.perf_counter()
     g = build(train, exp.recipes[name], seed, export_dir=out / "recipes" / name)
     log.info("recipe %s: %d groups, %d negatives, built in %.1fs", name, len(g), g.n_negatives(),
              time.perf_counter() - t0)
     save_groups(gpath, g)
+    _save_config(saved, config)
     return g

@@ -61,10 +61,9 @@ class TrainResult:
 
 def resolve(model: str) -> str:
     """A local path for 'minilm', 'mpnet', a folder or a hub id (via the retrieval stage's resolver)."""
-    try:
-        from hardneg.retrieve.models import resolve_model
-    except ImportError:  # the resolver has not landed: accept folders and hub ids as they are
-        return model
+    from hardneg.retrieve.models import quiet_load_reports, resolve_model
+
+    quiet_load_reports()
     return str(resolve_model(model))
 
 
