@@ -224,7 +224,13 @@ def _cell_config(exp: Experiment, cell: Cell, overrides: dict, quick: bool) -> d
     return {"train": tcfg.to_dict(), "recipe": exp.recipes[cell.recipe].to_dict(), "quick": exp.quick if quick else None,
             "eval_max_seq_length": overrides.get("eval_max_seq_length"),
             "rerank_top": _rerank_top(exp, overrides) if cell.cross else None,
-            "dataset": exp.dataset, "splits": [exp.train_split, exp.test_split]}
+            "dataset": _dataset_key(exp), "splits": [exp.train_split, exp.test_split]}
+
+
+def _dataset_key(exp: Experiment) -> str:
+    """The dataset as a fingerprint: a resolved path (so `a/../b` and `b` agree), else the name as given."""
+    p = Path(exp.dataset)
+    return str(p.resolve()) if p.exists() else exp.dataset
 
 
 def _reusable(marker: Path, saved: Path, config: dict, what: str) -> bool:
@@ -283,7 +289,7 @@ def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len:
     for kind, m in todo:
         path = out / "baselines" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", m) + ".json")
         config = {"model": m, "eval_max_seq_length": eval_len, "rerank_top": top if kind == "bm25" else None,
-                  "quick": quick, "dataset": exp.dataset, "split": exp.test_split}
+                  "quick": quick, "dataset": _dataset_key(exp), "split": exp.test_split}
         saved = path.with_suffix(".config.json")
         if _reusable(path, saved, config, f"zero-shot {m}"):
             rows.append(json.loads(path.read_text(encoding="utf-8")))
@@ -343,7 +349,7 @@ def _recipe_groups(exp: Experiment, name: str, train: Dataset, out: Path, seed: 
     """A recipe's groups, built once per output folder and config (saved under out/recipes)."""
     gpath = out / "recipes" / f"{name}.jsonl.gz"
     config = {"recipe": exp.recipes[name].to_dict(), "seed": seed, "quick": exp.quick if quick else None,
-              "dataset": exp.dataset, "split": exp.train_split}
+              "dataset": _dataset_key(exp), "split": exp.train_split}
     saved = out / "recipes" / f"{name}.config.json"
     if _reusable(gpath, saved, config, f"recipe {name}"):
         return load_groups(gpath)
