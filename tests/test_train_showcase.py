@@ -13,7 +13,21 @@ def test_demo_experiment_is_one_validated_cell():
     rec = exp.recipes["hardneg-percpos-teacher"]
     assert rec.validate == ["teacher:mpnet:128"] and rec.retrievers == ["bm25", "dense:minilm"]
     assert exp.quick["eval_max_seq_length"] == 0  # scored at the model's own length, like step 1
-    assert exp.quick["max_seq_length"] == 128 and demo_experiment("scifact", full=True).quick["max_seq_length"] == 256
+    assert exp.quick["max_seq_length"] == 128 and exp.quick["epochs"] == 2
+
+
+def test_full_demo_is_the_q1_recipe():
+    """`make demo FULL=1` trains exactly examples/q1_minilm_scifact.yaml's hardneg-percpos-teacher cell."""
+    from pathlib import Path
+
+    from hardneg.train.experiment import load_config
+
+    q1 = load_config(Path(__file__).parents[1] / "examples" / "q1_minilm_scifact.yaml")
+    full = demo_experiment("scifact", full=True)
+    name = "hardneg-percpos-teacher"
+    assert full.recipes[name].to_dict() == q1.recipes[name].to_dict()
+    assert full.train == q1.train
+    assert full.quick["epochs"] == q1.train["epochs"] and full.quick["max_seq_length"] == q1.train["max_seq_length"]
 
 
 def test_demo_training_skips_without_train_split(tiny_beir, tmp_path):
