@@ -53,23 +53,11 @@ def main() -> None:
     out = Path(a.out)
     served = []  # the server lives while generation runs
     if a.serve:
-        import socket
-        import urllib.request
+        from hardneg.llm.local import serve_http
 
-        from hardneg.llm.local import resolve_gguf, start_server
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        served.append(start_server(resolve_gguf(a.serve), n_ctx=4096, threads=a.threads or os.cpu_count(), port=port))
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        a.backend = f"openai:http://127.0.0.1:{port}/v1"
+        server, url = serve_http(a.serve, threads=a.threads or os.cpu_count() or 1)
+        served.append(server)
+        a.backend = f"openai:{url}"
     spec = parse_llm_spec(a.backend)
     opts = {"threads": a.threads or None} if spec.kind == "local" else {}
     t0 = time.perf_counter()

@@ -11,7 +11,6 @@ import json
 import socket
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,21 +21,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_ready(url: str, timeout: float = 60.0) -> None:
-    """Poll GET url until it answers 200 (raises TimeoutError otherwise)."""
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > end:
-            raise TimeoutError(f"{url} did not become ready in {timeout}s")
-        time.sleep(0.1)
 
 
 @dataclass
@@ -52,10 +36,9 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> "LlamaServer":
-        from hardneg.llm.local import resolve_gguf, start_server
+        from hardneg.llm.local import serve_http
 
-        self.server = start_server(resolve_gguf(self.model), n_ctx=2048, threads=1, port=self.port)
-        wait_ready(f"http://127.0.0.1:{self.port}/health")
+        self.server, _ = serve_http(self.model, n_ctx=2048, threads=1, port=self.port)
         return self
 
     def stop(self) -> None:

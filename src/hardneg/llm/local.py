@@ -61,6 +61,34 @@ def start_server(model_path: str | Path, *, n_ctx: int = 4096, threads: int = 2,
     return xl.Server(p)
 
 
+def serve_http(model: str = "smollm2", *, n_ctx: int = 4096, threads: int = 2, port: int = 0,
+               timeout: float = 120.0):
+    """Serve a local GGUF (`smollm2`, `gemma` or a path) over OpenAI-compatible HTTP on 127.0.0.1.
+
+    Returns (server, base_url); the server stops when the returned object is dropped. port 0 picks a free one.
+    """
+    import socket
+    import time
+    import urllib.request
+
+    if not port:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+    server = start_server(resolve_gguf(model), n_ctx=n_ctx, threads=threads, port=port)
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return server, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            pass
+        if time.monotonic() > end:
+            raise LLMError(f"the local server on 127.0.0.1:{port} did not become ready in {timeout:.0f}s")
+        time.sleep(0.1)
+
+
 class LocalLLM(ChatBackend):
     """A GGUF chat model run in-process (chat template from the GGUF; log-probs in nats)."""
 
