@@ -128,3 +128,24 @@ def test_hf_backend_tiny_models(tmp_path, kind):
     lp = llm.next_token_logprobs(["cats purr", "dogs"], ["cats", "dogs"])
     assert lp.shape == (2, 2) and np.isfinite(lp).all() and (lp < 0).all()
     assert np.exp(lp).sum(axis=1).max() <= 1.0 + 1e-5
+
+
+def test_serve_command_answers_openai_requests(tmp_path):
+    """`hardneg serve` prints its base URL and answers chat completions until its time is up."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hardneg.llm import make_llm
+
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "hardneg"), "serve", "--port", "0", "--threads", "1",
+                             "--ctx", "1024", "--seconds", "120"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+        llm = make_llm(f"openai:{url}", cache=False)
+        out = llm.generate(["Say hello."], max_tokens=4, temperature=0.0)
+        assert out[0].n_tokens > 0 and out[0].text.strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

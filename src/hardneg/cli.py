@@ -21,3 +21,4 @@ from hardneg.pipeline.demo import demo; app.command("demo")(demo)  # noqa: E402,
 from hardneg.validate.cli import report_cmd, validate_cmd; app.command("validate")(validate_cmd); app.command("report")(report_cmd)  # noqa: E402,E702
 from hardneg.train.cli import experiment, train; app.command("train")(train); app.command("experiment")(experiment)  # noqa: E402,E702
 from hardneg.data.cli import convert; app.command("convert")(convert)  # noqa: E402,E702
+from hardneg.llm.cli import serve; app.command("serve")(serve)  # noqa: E402,E702
