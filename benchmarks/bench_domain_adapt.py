@@ -30,7 +30,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="local backend threads (0 = all cores)")
     ap.add_argument("--filters", default="length:3:40,dedupe,copy:6,roundtrip:20:bm25")
     ap.add_argument("--negatives", type=int, default=3)
-    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--epochs", type=float, default=3.0)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--max-seq-length", type=int, default=128, help="training inputs cut to this many tokens")
     ap.add_argument("--out", default="runs/domain_adapt")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--serve", default="", help="serve this local GGUF (smollm2, gemma, PATH) over HTTP on "
@@ -77,7 +79,8 @@ def main() -> None:
     res = mine(ds, mcfg)
     groups = groups_from_mined(res.mined)
     tr = train_bi_encoder(groups, TrainConfig(model="minilm", loss="mnrl", epochs=a.epochs, batch_size=32,
-                                              seed=a.seed), out / "model")
+                                              learning_rate=a.lr, max_seq_length=a.max_seq_length, seed=a.seed),
+                          out / "model")
     test = load_beir(a.data, "test")
     rows = eval_retrievers(test, ["dense:minilm", f"dense:{tr.path}"], metrics=["ndcg@10"])
     zero, adapted = rows[0]["ndcg@10"], rows[1]["ndcg@10"]

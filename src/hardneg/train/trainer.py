@@ -23,9 +23,9 @@ class TrainConfig:
 
     model: str = "minilm"
     loss: str = "mnrl"
-    epochs: float = 1.0
+    epochs: float = 3.0
     batch_size: int = 32
-    learning_rate: float = 2e-5
+    learning_rate: float = 5e-5
     warmup_ratio: float = 0.1
     max_seq_length: int = 256
     seed: int = 42
