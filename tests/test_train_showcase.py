@@ -13,7 +13,7 @@ def test_demo_experiment_is_one_validated_cell():
     rec = exp.recipes["hardneg-percpos-teacher"]
     assert rec.validate == ["teacher:mpnet:128"] and rec.retrievers == ["bm25", "dense:minilm"]
     assert exp.quick["eval_max_seq_length"] == 0  # scored at the model's own length, like step 1
-    assert exp.quick["max_seq_length"] == 128 and exp.quick["epochs"] == 2
+    assert exp.quick["max_seq_length"] == 128 and exp.quick["epochs"] == 1
 
 
 def test_full_demo_is_the_q1_recipe():

@@ -12,15 +12,17 @@ from hardneg.paths import cache_dir
 from hardneg.train.experiment import Cell, Experiment, run_experiment
 from hardneg.train.recipes import Recipe
 
-# default: a sample of the train queries, 2 epochs, training inputs cut to 128 tokens, a 128-token teacher, scored
-# at the models' own length (so zero-shot reuses step 1's embeddings). --full: the Q1 recipe on every train query
-# (examples/q1_minilm_scifact.yaml, hardneg-percpos-teacher: 3 epochs, lr 5e-5, 5 negatives mined, one per row).
+# default: a sample of the train queries, 1 epoch, training inputs cut to 128 tokens, a 128-token teacher, scored
+# at the models' own length (so zero-shot reuses step 1's embeddings); measured 17.4 minutes on 2 CPU cores from a
+# cold cache. --full: the Q1 recipe on every train query (examples/q1_minilm_scifact.yaml, hardneg-percpos-teacher:
+# 3 epochs, lr 5e-5, 5 negatives mined, one per row).
 SIZES = {
     False: {"train_queries": 300, "test_queries": 10**9, "corpus_docs": 10**9, "max_seq_length": 128,
-            "eval_max_seq_length": 0, "epochs": 2},
+            "eval_max_seq_length": 0, "epochs": 1},
     True: {"train_queries": 10**9, "test_queries": 10**9, "corpus_docs": 10**9, "max_seq_length": 128,
            "eval_max_seq_length": 0, "epochs": 3},
 }
+LR = {False: 2e-5, True: 5e-5}
 TEACHER = "teacher:mpnet:128"
 
 
@@ -28,7 +30,7 @@ def demo_experiment(data: str, full: bool) -> Experiment:
     """One cell: MNRL on hardneg's recipe (BM25 + MiniLM candidates, TopK-PercPos 95%, mpnet teacher check)."""
     recipe = Recipe(name="hardneg-percpos-teacher", kind="hardneg", retrievers=["bm25", "dense:minilm"],
                     strategy="topk-percpos:0.95", num_negatives=5 if full else 3, validate=[TEACHER])
-    train = {"epochs": SIZES[full]["epochs"], "batch_size": 32, "learning_rate": 5e-5, "warmup_ratio": 0.1,
+    train = {"epochs": SIZES[full]["epochs"], "batch_size": 32, "learning_rate": LR[full], "warmup_ratio": 0.1,
              "max_seq_length": 128, "seed": 42, "n_negatives": 1}
     raw = {"name": "demo", "dataset": data, "recipes": [recipe.to_dict()],
            "cells": [{"recipe": recipe.name, "loss": "mnrl", "model": "minilm"}], "train": train,
