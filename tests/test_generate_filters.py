@@ -51,6 +51,12 @@ def test_clean_query():
     assert clean_query('Relevant query: "How do cats purr?"\nmore') == "How do cats purr?"
     assert clean_query("\n  Good question:  why   is the sky blue  ") == "why is the sky blue"
     assert clean_query("  \n ") == ""
+    # what a small model behind a chat server sent back (Gemma 3 270M via xllamacpp, bench_domain_adapt --serve)
+    assert clean_query("what is the role of the virus<|im_end|>\n<|im_start|>user\nDocument: x") == \
+        "what is the role of the virus"
+    assert clean_query("why do cells divide<end_of_turn>") == "why do cells divide"
+    assert clean_query("document: The Treaty of Westphalia, signed in 1648, ended the war.") == ""
+    assert clean_query("Document 2: text\nquery: real one") == ""
 
 
 def test_length_dedupe_copy():

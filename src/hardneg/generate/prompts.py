@@ -141,11 +141,18 @@ def make_prompt(name: str, examples: str | Path | None = None) -> Callable[[str,
 
 
 _PREFIX = re.compile(r"^\s*(?:relevant query|good question|query|question|search query)\s*[:\-]\s*", re.I)
+# chat-template tokens a server may leave in the text (ChatML, Gemma, Llama 3, </s>): the reply ends at the first
+_SPECIAL = re.compile(r"<\|[a-z_]+\|>|<(?:start|end)_of_turn>|</s>|<eos>", re.I)
+# a line that echoes the prompt's own structure is not a query
+_ECHO = re.compile(r"^\s*(?:document|passage|title|text|example)\s*\d*\s*:", re.I)
 
 
 def clean_query(text: str) -> str:
-    """The first non-empty line of a reply, without a 'Query:' style prefix, quotes or extra spaces."""
-    for line in text.splitlines():
+    """The first query-like line of a reply: cut at a chat-template token, without prompt echoes
+    ('Document: ...'), a 'Query:' style prefix, quotes or extra spaces ('' when there is none)."""
+    for line in _SPECIAL.split(text, maxsplit=1)[0].splitlines():
+        if _ECHO.match(line):
+            return ""  # the model is continuing the prompt, not answering it
         line = _PREFIX.sub("", line).strip().strip("\"'`“”").strip()
         if line:
             return " ".join(line.split())
