@@ -8,7 +8,6 @@ Use `llm_server_factory` (session-scoped) from any test module:
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,28 +16,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class LlamaServer:
-    """An xllamacpp Server holding a GGUF model and listening on 127.0.0.1:port."""
+    """An xllamacpp Server holding a GGUF model and listening on a free port of 127.0.0.1."""
 
     model: str
-    port: int
     server: object = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+    url: str = ""  # http://127.0.0.1:PORT/v1
 
     def start(self) -> "LlamaServer":
         from hardneg.llm.local import serve_http
 
-        self.server, _ = serve_http(self.model, n_ctx=2048, threads=1, port=self.port)
+        self.server, self.url = serve_http(self.model, n_ctx=2048, threads=1)
         return self
 
     def stop(self) -> None:
@@ -52,7 +41,7 @@ def llm_server_factory():
 
     def get(model: str = "smollm2") -> LlamaServer:
         if model not in started:
-            started[model] = LlamaServer(model, free_port()).start()
+            started[model] = LlamaServer(model).start()
         return started[model]
 
     yield get

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -250,20 +251,26 @@ def _save_config(saved: Path, config: dict) -> None:
         f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def cell_done(exp: Experiment, cell: Cell, out: Path, overrides: dict, quick: bool) -> bool:
-    cdir = out / "cells" / cell.key
-    return _reusable(cdir / "done.json", cdir / "config.json", _cell_config(exp, cell, overrides, quick), cell.key)
+def _write_row(marker: Path, saved: Path, config: dict, row: dict) -> None:
+    """The config first, then the row: a marker never exists without the config it was made with."""
+    _save_config(saved, config)
+    with atomic_write(marker) as f:
+        f.write(json.dumps(row, indent=2) + "\n")
 
 
-def run_cell(exp: Experiment, cell: Cell, groups, test: Dataset, out: Path, overrides: dict,
+def run_cell(exp: Experiment, cell: Cell, get_groups, test: Dataset, out: Path, overrides: dict,
              quick: bool = False) -> dict:
-    """Train one cell (or reuse it when it is done with the same config); returns its results row."""
+    """Train one cell (or reuse it when it is done with the same config); returns its results row.
+
+    get_groups: called for the training data only when the cell is trained.
+    """
     cdir = out / "cells" / cell.key
     done = cdir / "done.json"
     config = _cell_config(exp, cell, overrides, quick)
     if _reusable(done, cdir / "config.json", config, cell.key):
         return json.loads(done.read_text(encoding="utf-8"))
     tcfg = TrainConfig(**config["train"])
+    groups = get_groups()
     if cell.cross:
         res = train_cross_encoder(groups, tcfg, cdir / "model")
         metrics = evaluate_rerank(str(res.path), test, _rerank_top(exp, overrides))
@@ -273,9 +280,7 @@ def run_cell(exp: Experiment, cell: Cell, groups, test: Dataset, out: Path, over
     row = {"cell": cell.key, "kind": "reranker" if cell.cross else "bi-encoder", "model": cell.model,
            "recipe": cell.recipe, "loss": cell.loss, **{m: round(v, 4) for m, v in metrics.items()},
            "train_s": round(res.seconds, 1), "train_rows": res.rows}
-    _save_config(cdir / "config.json", config)
-    with atomic_write(done) as f:
-        f.write(json.dumps(row, indent=2) + "\n")
+    _write_row(done, cdir / "config.json", config, row)
     return row
 
 
@@ -300,9 +305,7 @@ def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len:
             met = evaluate_rerank(None, test, top)
         row = {"cell": f"zero-shot__{m}", "kind": kind, "model": m, "recipe": "zero-shot", "loss": "-",
                **{k: round(v, 4) for k, v in met.items()}, "train_s": 0.0, "train_rows": 0}
-        _save_config(saved, config)
-        with atomic_write(path) as f:
-            f.write(json.dumps(row, indent=2) + "\n")
+        _write_row(path, saved, config, row)
         rows.append(row)
     return rows
 
@@ -326,14 +329,18 @@ def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: 
     rows = baseline_rows(exp, test, out, _rerank_top(exp, overrides), overrides.get("eval_max_seq_length"),
                          exp.quick if quick else None)
     groups: dict[str, object] = {}
+
+    def groups_of(name: str):  # built (or loaded) once, and only for a cell that trains
+        if name not in groups:
+            groups[name] = _recipe_groups(exp, name, train, out, seed, quick)
+        return groups[name]
+
     failed = []
     for cell in exp.cells:
         if on_cell:
             on_cell(cell)
         try:
-            if cell.recipe not in groups and not cell_done(exp, cell, out, overrides, quick):
-                groups[cell.recipe] = _recipe_groups(exp, cell.recipe, train, out, seed, quick)
-            rows.append(run_cell(exp, cell, groups.get(cell.recipe), test, out, overrides, quick))
+            rows.append(run_cell(exp, cell, functools.partial(groups_of, cell.recipe), test, out, overrides, quick))
         except Exception as e:  # one broken cell must not lose the others; it is re-tried on the next run
             if isinstance(e, DataError):
                 raise
