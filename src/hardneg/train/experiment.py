@@ -222,7 +222,8 @@ def _cell_config(exp: Experiment, cell: Cell, overrides: dict, quick: bool) -> d
     """Everything a cell's result depends on; a done cell is reused only while this is unchanged."""
     train_over = {k: v for k, v in overrides.items() if k in ("seed", "max_seq_length", "epochs")}
     tcfg = TrainConfig(**{**exp.train, **train_over, "model": cell.model, "loss": cell.loss})
-    return {"train": tcfg.to_dict(), "recipe": exp.recipes[cell.recipe].to_dict(), "quick": exp.quick if quick else None,
+    return {"train": tcfg.to_dict(), "recipe": exp.recipes[cell.recipe].to_dict(),
+            "quick": exp.quick if quick else None,
             "eval_max_seq_length": overrides.get("eval_max_seq_length"),
             "rerank_top": _rerank_top(exp, overrides) if cell.cross else None,
             "dataset": _dataset_key(exp), "splits": [exp.train_split, exp.test_split]}
