@@ -132,3 +132,36 @@ def test_rerankers_only_config_and_empty_grid(tmp_path, tiny_bert):
     assert [c.cross for c in exp.cells] == [True]
     with pytest.raises(DataError, match="cells"):
         ex.parse(_config(tmp_path, tiny_bert, cells=[]))
+
+
+def test_reranker_cell_runs_and_saves_both_runs(tmp_path, tiny_bert):
+    import json
+
+    cfg = _config(tmp_path, tiny_bert, cells=[], rerankers=[{"recipe": "random", "loss": "listnet"}],
+                  rerank_top=5)
+    cfg["train"]["head_learning_rate"] = 1e-2
+    out = tmp_path / "out"
+    rows = ex.run_experiment(ex.parse(cfg), out, quick=True)
+    assert [(r["kind"], r["loss"]) for r in rows] == [("bm25", "-"), ("reranker", "listnet"),
+                                                      ("reranker+bm25 rrf", "listnet")]
+    # re-ranking and fusing reorder BM25's top 5; neither adds a document
+    assert rows[0]["recall@100"] == rows[1]["recall@100"] == rows[2]["recall@100"]
+    saved = json.loads(next((out / "cells").glob("rerank__*/runs.json")).read_text())
+    assert set(saved) == {"bm25", "reranker"}
+    assert saved["bm25"].keys() == saved["reranker"].keys()
+    assert all(saved["bm25"][q].keys() == saved["reranker"][q].keys() for q in saved["bm25"])
+
+
+def test_fusion_row_is_reciprocal_rank_fusion(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    runs = {"bm25": {"q": {"d1": 4.0, "d2": 3.0, "d3": 2.0, "d4": 1.0}},
+            "reranker": {"q": {"d3": 0.9, "d2": 0.8, "d4": 0.7, "d1": 0.1}}}
+    (tmp_path / "runs.json").write_text(json.dumps(runs))
+    test = SimpleNamespace(qrels={"q": {"d1": 0, "d2": 1}})
+    row = ex.fusion_row({"cell": "rerank__m__r__bce", "kind": "reranker", "ndcg@10": 0.0}, tmp_path / "runs.json",
+                        test)
+    # rrf(k=60): d3 1/63+1/61 > d2 2/62 > d1 1/61+1/64 > d4; the relevant d2 lands second
+    assert row["kind"] == "reranker+bm25 rrf" and row["cell"] == "rerank__m__r__bce+bm25"
+    assert row["mrr@10"] == 0.5 and row["recall@1"] == 0.0

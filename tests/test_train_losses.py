@@ -48,7 +48,7 @@ def test_bi_encoder_loss_trains_one_step(loss, tiny_bert, tmp_path):
     assert not np.allclose(before, after), "one optimizer step must change the weights"
 
 
-@pytest.mark.parametrize("loss", ["bce", "listnet", "lambda"])
+@pytest.mark.parametrize("loss", ["bce", "ce-mnrl", "listnet", "lambda"])
 def test_cross_encoder_loss_trains_one_step(loss, tiny_cross_encoder, tmp_path):
     cfg = TrainConfig(model=str(tiny_cross_encoder), loss=loss, epochs=1, batch_size=16, max_seq_length=32)
     res = train_cross_encoder(tiny_groups(), cfg, tmp_path / "ce")
@@ -57,6 +57,25 @@ def test_cross_encoder_loss_trains_one_step(loss, tiny_cross_encoder, tmp_path):
 
     scores = CrossEncoder(str(tmp_path / "ce")).predict([("capital of France", "Paris is the capital.")])
     assert np.isfinite(scores).all()
+
+
+def _weights(path) -> dict:
+    from sentence_transformers import CrossEncoder
+
+    return {k.split("model.", 1)[-1]: v.detach().clone() for k, v in CrossEncoder(str(path)).named_parameters()}
+
+
+def test_reranker_head_learns_at_its_own_rate(tiny_cross_encoder, tmp_path):
+    cfg = TrainConfig(model=str(tiny_cross_encoder), loss="bce", epochs=2, batch_size=4, max_seq_length=32,
+                      warmup_ratio=0.0, learning_rate=1e-9, head_learning_rate=1e-2)
+    train_cross_encoder(tiny_groups(), cfg, tmp_path / "ce")
+    before, after = _weights(tiny_cross_encoder), _weights(tmp_path / "ce")
+    moved = {k: float((after[k] - before[k]).abs().max()) for k in before}
+    head = [k for k in moved if "classifier" in k or "pooler" in k]
+    body = [k for k in moved if k not in head]
+    assert head and body
+    assert min(moved[k] for k in head if k.endswith("weight")) > 1e-3
+    assert max(moved[k] for k in body) < 1e-5
 
 
 def test_layouts():
@@ -113,6 +132,8 @@ def test_config_errors_name_field():
         TrainConfig(batch_size=0)
     with pytest.raises(DataError, match="field 'warmup_ratio'"):
         TrainConfig(warmup_ratio=1.5)
+    with pytest.raises(DataError, match="field 'head_learning_rate'"):
+        TrainConfig(head_learning_rate=0)
 
 
 @pytest.mark.parametrize("fmt", ["triplet", "n-tuple", "labeled-pair", "labeled-list", "marginmse"])
@@ -132,3 +153,29 @@ def test_reads_what_the_export_stage_writes(fmt, tmp_path):
         assert g.negatives[i] == ["doc 4", "doc 5"], path
         if fmt == "marginmse" or (path.suffix == ".parquet" and fmt in ("triplet", "n-tuple")):
             assert g.pos_scores[i] - g.neg_scores[i][0] == pytest.approx(0.8 - 0.6, abs=1e-6), path
+
+
+def test_fresh_head_is_detected(tiny_bert, tiny_cross_encoder):
+    from sentence_transformers import CrossEncoder
+
+    from hardneg.train.trainer import fresh_head
+
+    assert fresh_head(CrossEncoder(str(tiny_bert), num_labels=1))
+    assert not fresh_head(CrossEncoder(str(tiny_cross_encoder)))
+
+
+def test_a_new_reranker_head_gets_its_own_rate_by_default(tiny_bert, tmp_path):
+    from sentence_transformers import CrossEncoder
+    from transformers import set_seed
+
+    set_seed(42)  # the trainer seeds the same way before it builds the head
+    before = {k.split("model.", 1)[-1]: v.detach().clone()
+              for k, v in CrossEncoder(str(tiny_bert), num_labels=1).named_parameters()}
+    moved = {}
+    for head_lr in (None, 1e-9):
+        cfg = TrainConfig(model=str(tiny_bert), loss="bce", epochs=2, batch_size=4, max_seq_length=32,
+                          warmup_ratio=0.0, learning_rate=1e-9, head_learning_rate=head_lr)
+        train_cross_encoder(tiny_groups(), cfg, tmp_path / str(head_lr))
+        after = _weights(tmp_path / str(head_lr))
+        moved[head_lr] = float((after["classifier.weight"] - before["classifier.weight"]).abs().max())
+    assert moved[None] > 1e-3 and moved[1e-9] < 1e-5

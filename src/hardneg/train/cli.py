@@ -20,7 +20,7 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Folder the trained model is saved to."),
     model: str = typer.Option("minilm", help="Base model: minilm, mpnet, a local folder or a hub id."),
     loss: str = typer.Option("mnrl", help="mnrl, cached-mnrl, gist, margin-mse, triplet, contrastive, "
-                                          "online-contrastive, batch-hard-triplet; rerankers: bce, listnet, lambda."),
+                                          "online-contrastive, batch-hard-triplet; rerankers: bce, ce-mnrl, listnet, lambda."),
     epochs: float = typer.Option(3.0, help="Training epochs (3, as in Q1 and the HF Trainer default)."),
     batch_size: int = typer.Option(32, help="Per-device batch size."),
     lr: float = typer.Option(5e-5, help="Peak learning rate (5e-5, as in Q1)."),
@@ -30,6 +30,8 @@ def train(
     seed: int = typer.Option(42, help="Random seed (model init, data order)."),
     negatives: Optional[int] = typer.Option(None, help="Use at most this many negatives per query."),
     guide: Optional[str] = typer.Option(None, help="Guide model for the gist loss (e.g. mpnet)."),
+    head_lr: Optional[float] = typer.Option(None, help="Rerankers: learning rate of the scoring head and pooler "
+                                                       "(default: 2e-3 on a new head, --lr on a trained one)."),
     eval_data: Optional[Path] = typer.Option(None, help="BEIR folder scored during training (bi-encoders)."),
     eval_split: str = typer.Option("dev", help="Split of --eval-data used for evaluation."),
 ) -> None:
@@ -42,7 +44,7 @@ def train(
     try:
         cfg = TrainConfig(model=model, loss=loss, epochs=epochs, batch_size=batch_size, learning_rate=lr,
                           warmup_ratio=warmup, max_seq_length=max_seq_length, seed=seed, n_negatives=negatives,
-                          guide=guide)
+                          guide=guide, head_learning_rate=head_lr)
         groups = read_groups(data)
         ev = load_beir(eval_data, eval_split) if eval_data else None
         if get_loss(loss).cross:

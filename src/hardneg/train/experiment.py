@@ -190,8 +190,11 @@ def evaluate_bi(model: str, test: Dataset, k: int = 100, max_seq_length: int | N
     return evaluate(run, test.qrels, METRICS)
 
 
-def evaluate_rerank(model: str | None, test: Dataset, top: int) -> dict:
-    """BM25 top-`top` re-ranked by the cross-encoder (None: BM25 alone); metrics in [0, 1]."""
+def evaluate_rerank(model: str | None, test: Dataset, top: int, save: Path | None = None) -> dict:
+    """BM25 top-`top` re-ranked by the cross-encoder (None: BM25 alone); metrics in [0, 1].
+
+    save: a JSON file that gets both runs, {"bm25": {qid: {doc: score}}, "reranker": {...}} (for fusion, audits).
+    """
     from hardneg.evaluate.metrics import evaluate
     from hardneg.retrieve.spec import make_retriever
 
@@ -211,7 +214,32 @@ def evaluate_rerank(model: str | None, test: Dataset, top: int) -> dict:
     out = {q: {} for q in qs.ids}
     for i, j, s in zip(qi, kj, np.asarray(scores, dtype=np.float32)):
         out[qs.ids[i]][run.doc_ids[run.indices[i, j]]] = float(s)
+    if save is not None:
+        bm25 = {q: {} for q in qs.ids}
+        for i, j in zip(qi, kj):
+            bm25[qs.ids[i]][run.doc_ids[run.indices[i, j]]] = float(run.scores[i, j])
+        with atomic_write(save) as f:
+            json.dump({"bm25": bm25, "reranker": out}, f)
     return evaluate(out, test.qrels, METRICS)
+
+
+def fusion_row(row: dict, runs_path: Path, test: Dataset, rrf_k: int = 60) -> dict:
+    """The reranker's ranking fused with BM25's by reciprocal rank (ranx, k=60): a row beside the reranker's."""
+    import warnings
+
+    from numba.core.errors import NumbaTypeSafetyWarning
+    from ranx import Run as RRun, fuse
+
+    from hardneg.evaluate.metrics import evaluate
+
+    runs = json.loads(runs_path.read_text(encoding="utf-8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaTypeSafetyWarning)
+        fused = fuse([RRun(runs["bm25"], name="bm25"), RRun(runs["reranker"], name="reranker")], method="rrf",
+                     params={"k": rrf_k})
+    metrics = evaluate({q: dict(d) for q, d in fused.to_dict().items()}, test.qrels, METRICS)
+    return {**row, "cell": f"{row['cell']}+bm25", "kind": "reranker+bm25 rrf",
+            **{m: round(v, 4) for m, v in metrics.items()}}
 
 
 def _rerank_top(exp: Experiment, overrides: dict) -> int:
@@ -274,7 +302,7 @@ def run_cell(exp: Experiment, cell: Cell, get_groups, test: Dataset, out: Path, 
     groups = get_groups()
     if cell.cross:
         res = train_cross_encoder(groups, tcfg, cdir / "model")
-        metrics = evaluate_rerank(str(res.path), test, _rerank_top(exp, overrides))
+        metrics = evaluate_rerank(str(res.path), test, _rerank_top(exp, overrides), save=cdir / "runs.json")
     else:
         res = train_bi_encoder(groups, tcfg, cdir / "model")
         metrics = evaluate_bi(str(res.path), test, max_seq_length=overrides.get("eval_max_seq_length"))
@@ -342,6 +370,8 @@ def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: 
             on_cell(cell)
         try:
             rows.append(run_cell(exp, cell, functools.partial(groups_of, cell.recipe), test, out, overrides, quick))
+            if cell.cross and (out / "cells" / cell.key / "runs.json").exists():
+                rows.append(fusion_row(rows[-1], out / "cells" / cell.key / "runs.json", test))
         except Exception as e:  # one broken cell must not lose the others; it is re-tried on the next run
             if isinstance(e, DataError):
                 raise

@@ -44,6 +44,7 @@ BUILDERS: dict[str, Callable] = {
     "online-contrastive": lambda m, o: _st_losses().OnlineContrastiveLoss(m),
     "batch-hard-triplet": lambda m, o: _st_losses().BatchHardTripletLoss(m),
     "bce": lambda m, o: _ce_losses().BinaryCrossEntropyLoss(m),
+    "ce-mnrl": lambda m, o: _ce_losses().MultipleNegativesRankingLoss(m),
     "listnet": lambda m, o: _ce_losses().ListNetLoss(m),
     "lambda": lambda m, o: _ce_losses().LambdaLoss(m),
 }
@@ -58,6 +59,7 @@ LOSSES: dict[str, LossSpec] = {s.name: s for s in [
     LossSpec("online-contrastive", "labeled-pair", "batch_sampler", needs_negatives=True),
     LossSpec("batch-hard-triplet", "label", "group_by_label"),
     LossSpec("bce", "ce-pair", "batch_sampler", cross=True, needs_negatives=True),
+    LossSpec("ce-mnrl", "tuple", "batch_sampler", cross=True, needs_negatives=True),
     LossSpec("listnet", "ce-list", "batch_sampler", cross=True, needs_negatives=True),
     LossSpec("lambda", "ce-list", "batch_sampler", cross=True, needs_negatives=True),
 ]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from hardneg.data.errors import DataError
@@ -32,6 +32,7 @@ class TrainConfig:
     n_negatives: int | None = None
     guide: str | None = None
     mini_batch_size: int = 16
+    head_learning_rate: float | None = None  # rerankers: head + pooler rate (None: FRESH_HEAD_LR on a new head)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -44,6 +45,9 @@ class TrainConfig:
                 raise DataError(f"must be a positive number, got {getattr(self, name)!r}", field=name)
         if not isinstance(self.warmup_ratio, (int, float)) or not 0 <= self.warmup_ratio < 1:
             raise DataError(f"must be in [0, 1), got {self.warmup_ratio!r}", field="warmup_ratio")
+        if self.head_learning_rate is not None and (
+                not isinstance(self.head_learning_rate, (int, float)) or self.head_learning_rate <= 0):
+            raise DataError(f"must be a positive number, got {self.head_learning_rate!r}", field="head_learning_rate")
         if self.n_negatives is not None and (not isinstance(self.n_negatives, int) or self.n_negatives < 0):
             raise DataError(f"must be a non-negative integer, got {self.n_negatives!r}", field="n_negatives")
 
@@ -100,14 +104,27 @@ def _progress_callback(total_hint: str):
     return RichProgress()
 
 
+HEAD_PARAMS = r"\.(classifier|pooler)\."  # a CrossEncoder's scoring head on top of its base model
+FRESH_HEAD_LR = 2e-3  # a new head at the base rate barely moves in a few hundred steps (README, reranker)
+
+
+def fresh_head(model) -> bool:
+    """True when the CrossEncoder's base checkpoint was not a sequence classifier (its head is newly made)."""
+    archs = getattr(getattr(model[0].model, "config", None), "architectures", None) or []
+    return not any(a.endswith("ForSequenceClassification") for a in archs)
+
+
 def _args(cls, cfg: TrainConfig, out: Path, sampler: str, has_eval: bool, progress: bool):
+    extra = dict(cfg.extra)
+    if cfg.head_learning_rate is not None:
+        extra.setdefault("learning_rate_mapping", {HEAD_PARAMS: float(cfg.head_learning_rate)})
     return cls(
         output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
         warmup_steps=float(cfg.warmup_ratio),
         seed=cfg.seed, data_seed=cfg.seed, batch_sampler=SAMPLERS[sampler], save_strategy="no", report_to="none",
         eval_strategy="epoch" if has_eval else "no", logging_steps=max(1, 10), disable_tqdm=True,
-        dataloader_drop_last=False, use_cpu=not _cuda(), **cfg.extra)
+        dataloader_drop_last=False, use_cpu=not _cuda(), **extra)
 
 
 def _quiet(trainer) -> None:
@@ -166,11 +183,15 @@ def train_cross_encoder(groups: Groups, cfg: TrainConfig, out: str | Path, progr
 
     spec = get_loss(cfg.loss)
     if not spec.cross:
-        raise DataError(f"loss '{cfg.loss}' is a bi-encoder loss; use bce, listnet or lambda", field="loss")
+        raise DataError(f"loss '{cfg.loss}' is a bi-encoder loss; use bce, ce-mnrl, listnet or lambda",
+                        field="loss")
     out = Path(out)
     set_seed(cfg.seed)
     model = CrossEncoder(resolve(cfg.model), num_labels=1, max_length=cfg.max_seq_length,
                          device="cuda" if _cuda() else "cpu")
+    if cfg.head_learning_rate is None and fresh_head(model):
+        log.info("%s has no trained scoring head; it learns at %g", cfg.model, FRESH_HEAD_LR)
+        cfg = replace(cfg, head_learning_rate=FRESH_HEAD_LR)
     loss = build_loss(spec, model)
     train = datasets.Dataset.from_dict(layout(groups, spec, cfg.n_negatives))
     trainer = CrossEncoderTrainer(
