@@ -59,10 +59,11 @@ def test_cross_encoder_loss_trains_one_step(loss, tiny_cross_encoder, tmp_path):
     assert np.isfinite(scores).all()
 
 
-def _weights(path) -> dict:
+def _weights(path, **options) -> dict:
     from sentence_transformers import CrossEncoder
 
-    return {k.split("model.", 1)[-1]: v.detach().clone() for k, v in CrossEncoder(str(path)).named_parameters()}
+    return {k.split("model.", 1)[-1]: v.detach().clone()
+            for k, v in CrossEncoder(str(path), **options).named_parameters()}
 
 
 def test_reranker_head_learns_at_its_own_rate(tiny_cross_encoder, tmp_path):
@@ -165,12 +166,10 @@ def test_fresh_head_is_detected(tiny_bert, tiny_cross_encoder):
 
 
 def test_a_new_reranker_head_gets_its_own_rate_by_default(tiny_bert, tmp_path):
-    from sentence_transformers import CrossEncoder
     from transformers import set_seed
 
     set_seed(42)  # the trainer seeds the same way before it builds the head
-    before = {k.split("model.", 1)[-1]: v.detach().clone()
-              for k, v in CrossEncoder(str(tiny_bert), num_labels=1).named_parameters()}
+    before = _weights(tiny_bert, num_labels=1)
     moved = {}
     for head_lr in (None, 1e-9):
         cfg = TrainConfig(model=str(tiny_bert), loss="bce", epochs=2, batch_size=4, max_seq_length=32,

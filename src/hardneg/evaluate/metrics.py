@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
-from typing import Iterable, Mapping, Union
+from typing import Iterable, Iterator, Mapping, Union
 
 from hardneg.data.model import Qrels
 from hardneg.retrieve.base import Run
@@ -61,6 +62,16 @@ def run_dict(run: RunLike) -> dict[str, dict[str, float]]:
     return {str(q): {str(d): float(s) for d, s in docs.items()} for q, docs in run.items()}
 
 
+@contextlib.contextmanager
+def quiet_ranx() -> Iterator[None]:
+    """Silence numba's type-safety warnings, which ranx's compiled kernels raise on every call."""
+    from numba.core.errors import NumbaTypeSafetyWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaTypeSafetyWarning)
+        yield
+
+
 def evaluate(run: RunLike, qrels: Qrels, metrics: Iterable[str] = DEFAULT_METRICS,
              per_query: bool = False) -> dict:
     """Mean metric values in [0, 1] over the queries with a positive qrel; missing queries score 0.
@@ -74,13 +85,11 @@ def evaluate(run: RunLike, qrels: Qrels, metrics: Iterable[str] = DEFAULT_METRIC
         raise ValueError("qrels have no query with a relevant (grade >= 1) document")
     docs = run_dict(run)
     full = {q: docs.get(q, {}) for q in rel}
-    from numba.core.errors import NumbaTypeSafetyWarning
     from ranx import Qrels as RQrels, evaluate as r_evaluate
 
     rq, rr = RQrels(rel), _ranx_run(full)
     ranx_names = [f"{_RANX[parse_metric(n)[0]]}@{parse_metric(n)[1]}" for n in names]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumbaTypeSafetyWarning)
+    with quiet_ranx():
         scores = r_evaluate(rq, rr, ranx_names, return_mean=False)
     if len(ranx_names) == 1:
         scores = {ranx_names[0]: scores}

@@ -215,29 +215,22 @@ def evaluate_rerank(model: str | None, test: Dataset, top: int, save: Path | Non
     for i, j, s in zip(qi, kj, np.asarray(scores, dtype=np.float32)):
         out[qs.ids[i]][run.doc_ids[run.indices[i, j]]] = float(s)
     if save is not None:
-        bm25 = {q: {} for q in qs.ids}
-        for i, j in zip(qi, kj):
-            bm25[qs.ids[i]][run.doc_ids[run.indices[i, j]]] = float(run.scores[i, j])
         with atomic_write(save) as f:
-            json.dump({"bm25": bm25, "reranker": out}, f)
+            json.dump({"bm25": run.to_dict(), "reranker": out}, f)
     return evaluate(out, test.qrels, METRICS)
 
 
 def fusion_row(row: dict, runs_path: Path, test: Dataset, rrf_k: int = 60) -> dict:
     """The reranker's ranking fused with BM25's by reciprocal rank (ranx, k=60): a row beside the reranker's."""
-    import warnings
-
-    from numba.core.errors import NumbaTypeSafetyWarning
     from ranx import Run as RRun, fuse
 
-    from hardneg.evaluate.metrics import evaluate
+    from hardneg.evaluate.metrics import evaluate, quiet_ranx
 
     runs = json.loads(runs_path.read_text(encoding="utf-8"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumbaTypeSafetyWarning)
+    with quiet_ranx():
         fused = fuse([RRun(runs["bm25"], name="bm25"), RRun(runs["reranker"], name="reranker")], method="rrf",
                      params={"k": rrf_k})
-    metrics = evaluate({q: dict(d) for q, d in fused.to_dict().items()}, test.qrels, METRICS)
+    metrics = evaluate(fused.to_dict(), test.qrels, METRICS)
     return {**row, "cell": f"{row['cell']}+bm25", "kind": "reranker+bm25 rrf",
             **{m: round(v, 4) for m, v in metrics.items()}}
 
@@ -370,8 +363,9 @@ def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: 
             on_cell(cell)
         try:
             rows.append(run_cell(exp, cell, functools.partial(groups_of, cell.recipe), test, out, overrides, quick))
-            if cell.cross and (out / "cells" / cell.key / "runs.json").exists():
-                rows.append(fusion_row(rows[-1], out / "cells" / cell.key / "runs.json", test))
+            runs = out / "cells" / cell.key / "runs.json"
+            if cell.cross and runs.exists():
+                rows.append(fusion_row(rows[-1], runs, test))
         except Exception as e:  # one broken cell must not lose the others; it is re-tried on the next run
             if isinstance(e, DataError):
                 raise
