@@ -20,6 +20,7 @@ class Mined:
 
     result: MineResult
     config: MineConfig
+    columns: tuple[str, str] = ("query", "positive")  # a datasets.Dataset input's (anchor, positive) names
 
     @property
     def summary(self) -> dict:
@@ -28,7 +29,8 @@ class Mined:
     def to_dataset(self, format: str = "triplet", full: bool = False):
         """A `datasets.Dataset` in one export format (triplet, n-tuple, labeled-pair, labeled-list, marginmse, flag).
 
-        The loss-ready columns by default (as mine_hard_negatives); `full=True` adds ids and miner scores.
+        The loss-ready columns by default, named as mine_hard_negatives names them (the input's anchor and
+        positive column names); `full=True` adds ids and miner scores.
         """
         import datasets
 
@@ -41,7 +43,10 @@ class Mined:
         if fmt[0] == "flag":
             return datasets.Dataset.from_list(list(flag_rows(self.result.mined)))
         base, whole = ST_FORMATS[fmt[0]](self.result.mined)
-        return datasets.Dataset(datasets.table.InMemoryTable(whole if full else base))
+        table = whole if full else base
+        names = dict(zip(("query", "positive"), self.columns))
+        table = table.rename_columns([names.get(c, c) for c in table.column_names])
+        return datasets.Dataset(datasets.table.InMemoryTable(table))
 
     def save(self, out: str | Path, formats: Sequence[str] | str | None = None) -> dict[str, dict]:
         """Write the formats (default: those mined with) and summary.json under `out`; returns {format: files}."""
@@ -152,4 +157,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
     ds = to_hardneg(data, corpus, anchor_column=anchor_column, positive_column=positive_column, split=split,
                     skip_invalid=skip_invalid)
     hook = mine_step(judges, rules, "any", cfg.pos_score, out) if (judges or out) else None
-    return Mined(run_mine(ds, cfg, retrievers=ready, validate=hook), cfg)
+    cols = ("query", "positive")
+    if hasattr(data, "column_names") and not isinstance(data, Dataset):
+        cols = (anchor_column or data.column_names[0], positive_column or data.column_names[1])
+    return Mined(run_mine(ds, cfg, retrievers=ready, validate=hook), cfg, cols)

@@ -40,6 +40,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _lock_pid(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def read_manifest(out: Path) -> dict | None:
     try:
         return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
@@ -53,11 +60,9 @@ def plan(out: str | Path, fp: str, overwrite: bool = False, option: str = "--out
     if not p.is_dir():
         return "new"
     lock = p / LOCK
-    if lock.exists():
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(lock.read_text().split()[0])
-            if pid != os.getpid() and _alive(pid):
-                raise OptionError(option, f"'{p}' is in use by another run (pid {pid}, {lock})")
+    pid = _lock_pid(lock)
+    if pid is not None and pid != os.getpid() and _alive(pid):
+        raise OptionError(option, f"'{p}' is in use by another run (pid {pid}, {lock})")
     if not os.access(p, os.W_OK | os.X_OK):
         raise OptionError(option, f"'{p}' is not writable")
     entries = [e.name for e in p.iterdir() if e.name not in (LOCK, MANIFEST)]
