@@ -143,6 +143,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
     Returns a Mined: `.to_dataset(format)`, `.save(dir)`, `.summary`; with `out` the files are written too.
     """
     from hardneg.checks import check_mine
+    from hardneg.export.write import parse_formats
     from hardneg.pipeline.mine import mine as run_mine
     from hardneg.validate.step import mine_step
 
@@ -160,4 +161,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
     cols = ("query", "positive")
     if hasattr(data, "column_names") and not isinstance(data, Dataset):
         cols = (anchor_column or data.column_names[0], positive_column or data.column_names[1])
-    return Mined(run_mine(ds, cfg, retrievers=ready, validate=hook), cfg, cols)
+    res = Mined(run_mine(ds, cfg, retrievers=ready, validate=hook), cfg, cols)
+    if not out:  # rows per format as the files would hold them
+        res.summary["exported"] = {f: len(res.to_dataset(f)) for f in parse_formats(cfg.formats)}
+    return res
