@@ -35,6 +35,7 @@ class MineResult:
     timings: dict[str, float] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # engine details, merged into the summary
 
 
 def to_mined(ds: Dataset, prep: Prep, cands: Candidates, sel: Selection, cfg: MineConfig) -> Mined:
@@ -64,7 +65,7 @@ def summarise(res: MineResult, cfg: MineConfig) -> dict:
         "exported": {f: v["rows"] for f, v in res.exported.items()},
         "timings": {k: round(v, 4) for k, v in res.timings.items()},
         "config": cfg.to_dict(), "strategy": parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score).to_dict(),
-        **({"validation": res.validation} if res.validation else {}),
+        **({"validation": res.validation} if res.validation else {}), **res.extra,
     }
 
 
@@ -132,14 +133,15 @@ def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, p
 
 
 def finish(dataset: Dataset, cfg: MineConfig, prep: Prep, cands: Candidates, excluded: dict[str, int],
-           sel: Selection, validate, step, t0: float) -> MineResult:
-    """The tail every engine shares: optional validation, export and summary.json."""
+           sel: Selection, validate, step, t0: float, extra: dict | None = None) -> MineResult:
+    """The tail every engine shares: optional validation, export and summary.json (with `extra` merged in)."""
     if validate is not None:
         step("validate")
         t1 = time.perf_counter()
         sel = validate(dataset, cands, sel)
         prep.timings["validate"] = time.perf_counter() - t1
-    res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings)
+    res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings,
+                     extra=extra or {})
     if getattr(validate, "result", None) is not None:
         res.validation = validation_counts(validate.result)
     if sel.still_short:

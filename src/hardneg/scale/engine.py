@@ -178,6 +178,5 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     t1 = time.perf_counter()
     sel = select_blocks(cands, cfg, prep, rd, work / "selected", rd._block_rows())
     prep.timings["select"] = time.perf_counter() - t1
-    res = finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0)
-    res.summary["engine"] = {"name": "ray", "shards": len(rd.shards), "work_dir": str(work)}
-    return res
+    engine = {"name": "ray", "shards": len(rd.shards), "work_dir": str(work)}
+    return finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0, extra={"engine": engine})
