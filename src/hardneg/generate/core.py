@@ -65,6 +65,8 @@ def apply_filters(rows: list[dict], corpus: Corpus, specs: list[F.FilterSpec],
             m = F.dedupe_mask(qs)
         elif spec.kind == "copy":
             m = F.copy_mask(qs, docs, *spec.args)
+        elif spec.kind == "repeat":
+            m = F.repeat_mask(qs, *spec.args)
         elif spec.kind == "score":
             lp = np.array([rows[i]["mean_logprob"] if rows[i]["mean_logprob"] is not None else np.nan for i in idx])
             m = F.top_fraction_mask(lp, spec.args[0])
