@@ -99,3 +99,12 @@ def test_mine_reads_pair_columns_and_skips_invalid(tmp_path):
     r = _mine(f, tmp_path / "b", "--query-column", "q", "--answer-column", "a", "--skip-invalid", "-n", "1")
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["queries"] == 3
+
+
+def test_report_html_names_every_file_it_wrote(tiny_beir, tmp_path):
+    run = tmp_path / "run"
+    assert _mine(tiny_beir, run, "-n", "2", "--judge", "dup:jaccard:0.3").exit_code == 0
+    r = runner.invoke(app, ["report", str(run), "--html"], terminal_width=300)
+    assert r.exit_code == 0, r.output
+    written = [p for p in (run / "validation").iterdir() if p.suffix in (".md", ".html", ".png")]
+    assert written and all(p.name in r.output for p in written)

@@ -117,7 +117,7 @@ def mine(
         try:
             ds = load_data(data, split, query_column=query_column, answer_column=answer_column,
                            skip_invalid=skip_invalid)
-            hook = mine_step(judge, rule, combine, pos_score, out, {"data": data, "split": split})
+            hook = mine_step(judge, rule, combine, pos_score, out, source)
             if engine == "ray":
                 from hardneg.scale import RayOptions, mine_ray
 
