@@ -133,3 +133,11 @@ def test_version_and_help_at_80_columns():
     assert h.returncode == 0
     assert max(len(x) for x in h.stdout.splitlines()) <= 80
     assert "<bool>" not in h.stdout and "--no-dedup-negatives" in h.stdout and "--skip-invalid" in h.stdout
+
+
+@pytest.mark.parametrize("args,option", [(["--judge", "teacher:mpnet", "--rule", "perc:1.5"], "--rule"),
+                                         (["--judge", "nope"], "--judge"),
+                                         (["--judge", "dup:exact", "--combine", "most"], "--combine")])
+def test_validate_checks_specs_before_reading_the_run(tmp_path, args, option):
+    res = runner.invoke(app, ["validate", str(tmp_path / "no-run"), *args])
+    _one_line_error(res, option)

@@ -57,7 +57,11 @@ def validate_cmd(
     from hardneg.validate.core import validate
     from hardneg.validate.step import CANDIDATES, load_candidates, selection_order
 
+    from hardneg.checks import check_out, check_validation
+
     try:
+        check_validation(judge, rule, combine)  # every spec before any judge model loads
+        check_out(run_dir, "RUN_DIR")
         cands, sel, meta = load_candidates(run_dir / CANDIDATES)
         source = data or meta.get("data")
         if not source:
