@@ -77,3 +77,14 @@ def test_api_checks_options_before_loading(tmp_path):
         hardneg.mine(_pairs(), "bm25", judges=["nope"])
     with pytest.raises(DataError, match="no such file"):
         hardneg.mine(tmp_path / "missing", "bm25")
+
+
+def test_out_writes_files_and_refuses_another_run(tiny_beir, tmp_path):
+    out = tmp_path / "run"
+    res = hardneg.mine(tiny_beir, "bm25", num_negatives=2, formats=["flag"], out=out)
+    assert len((out / "flag.jsonl").read_text().splitlines()) == res.summary["exported"]["flag"]
+    hardneg.mine(tiny_beir, "bm25", num_negatives=2, formats=["flag"], out=out)  # same settings: resumed
+    with pytest.raises(ValueError, match="--overwrite"):
+        hardneg.mine(tiny_beir, "bm25", num_negatives=3, formats=["flag"], out=out)
+    hardneg.mine(tiny_beir, "bm25", num_negatives=3, formats=["triplet"], out=out, overwrite=True)
+    assert not (out / "flag.jsonl").exists() and (out / "triplet.parquet").exists()

@@ -5,6 +5,7 @@ It wraps hardneg.pipeline.mine.mine (the same pipeline as `hardneg mine`) and re
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -130,8 +131,8 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
          absolute_margin: float | None = None, relative_margin: float | None = None,
          min_score: float | None = None, max_score: float | None = None, strategy: str | None = None,
          formats: Sequence[str] = ("triplet",), judges: Sequence[str] = (), rules: Sequence[str] = (),
-         out: str | Path | None = None, skip_invalid: bool = False, batch_size: int = 32, seed: int = 0,
-         **options) -> Mined:
+         out: str | Path | None = None, overwrite: bool = False, skip_invalid: bool = False,
+         batch_size: int = 32, seed: int = 0, **options) -> Mined:
     """Mine hard negatives, as `sentence_transformers.util.mine_hard_negatives(dataset, model)` does.
 
     data: a datasets.Dataset of (anchor, positive) columns, a hardneg Dataset, a BEIR folder, a pair file or a
@@ -140,7 +141,8 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
           with the query's best positive); `strategy` (a hardneg spec) replaces them. `judges` validate the
           negatives (as `hardneg mine --judge`). Scores are the miner's (cosine for dense models).
           Other MineConfig fields (short, depth, search, backend, prompt, ...) go in `options`.
-    Returns a Mined: `.to_dataset(format)`, `.save(dir)`, `.summary`; with `out` the files are written too.
+    Returns a Mined: `.to_dataset(format)`, `.save(dir)`, `.summary`; with `out` the files are written too
+    (a folder holding another run is refused unless `overwrite`, as `hardneg mine --out`).
     """
     from hardneg.checks import check_mine
     from hardneg.export.write import parse_formats
@@ -155,13 +157,23 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
                      formats=list(formats), out=str(out) if out else None, batch_size=batch_size, seed=seed,
                      **options)
     check_mine(cfg, judges=judges, rules=rules)
+    run_dir = contextlib.nullcontext()
+    if out:  # the out folder is planned before any data loads (refused if it holds another run)
+        from hardneg.pipeline.runs import mine_settings
+        from hardneg.rundir import claim, fingerprint, plan
+
+        where = data.name if isinstance(data, Dataset) else str(getattr(data, "_fingerprint", None) or data)
+        source = {"data": where, "corpus": fingerprint({"c": list(corpus or [])}), "split": split}
+        fp = fingerprint(mine_settings(cfg, source, judges, rules))
+        run_dir = claim(out, fp, plan(out, fp, overwrite))
     ds = to_hardneg(data, corpus, anchor_column=anchor_column, positive_column=positive_column, split=split,
                     skip_invalid=skip_invalid)
     hook = mine_step(judges, rules, "any", cfg.pos_score, out) if (judges or out) else None
     cols = ("query", "positive")
     if hasattr(data, "column_names") and not isinstance(data, Dataset):
         cols = (anchor_column or data.column_names[0], positive_column or data.column_names[1])
-    res = Mined(run_mine(ds, cfg, retrievers=ready, validate=hook), cfg, cols)
+    with run_dir:
+        res = Mined(run_mine(ds, cfg, retrievers=ready, validate=hook), cfg, cols)
     if not out:  # rows per format as the files would hold them
         res.summary["exported"] = {f: len(res.to_dataset(f)) for f in parse_formats(cfg.formats)}
     return res
