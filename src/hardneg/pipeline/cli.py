@@ -65,7 +65,7 @@ def mine(
     depth: Optional[int] = typer.Option(None, help="Candidates searched per query (default: window + refill margin + exclusions)."),
     fmt: list[str] = typer.Option(["triplet"], "--format", "-f",
                                   help="Output format, repeatable: triplet, n-tuple, labeled-pair, labeled-list, flag, marginmse."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created; files are replaced atomically)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created). The same settings resume a run in it; other settings are refused unless --overwrite."),
     seed: int = typer.Option(0, help="Seed for random/simans sampling: same seed, same output bytes."),
     batch_size: int = typer.Option(32, help="Encoding batch size for dense retrievers."),
     backend: Optional[str] = typer.Option(None, help="Encoding runtime for dense retrievers (default: the fastest installed)."),
