@@ -108,3 +108,11 @@ def test_report_html_names_every_file_it_wrote(tiny_beir, tmp_path):
     assert r.exit_code == 0, r.output
     written = [p for p in (run / "validation").iterdir() if p.suffix in (".md", ".html", ".png")]
     assert written and all(p.name in r.output for p in written)
+
+
+def test_bad_data_creates_no_out_folder(tmp_path):
+    f = tmp_path / "pairs.jsonl"
+    f.write_text('{"query": "a", "answer": "b"}\n{"query": "c"\n')
+    r = _mine(f, tmp_path / "run")
+    assert r.exit_code == 2 and "line 2" in r.output
+    assert not (tmp_path / "run").exists()

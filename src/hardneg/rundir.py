@@ -103,10 +103,13 @@ def claim(out: str | Path, fp: str, action: str) -> Iterator[Path]:
             _clear(p)
         before = {e.name: e.stat().st_mtime_ns for e in p.iterdir()}
         prev = (read_manifest(p) or {}).get("files", []) if action == "resume" else []
-        yield p
-        wrote = {e.name for e in p.iterdir() if before.get(e.name) != e.stat().st_mtime_ns}
-        files = sorted((wrote | set(prev)) - {LOCK, MANIFEST})
-        with atomic_write(p / MANIFEST) as f:
-            f.write(json.dumps({"fingerprint": fp, "files": files}, indent=2) + "\n")
+        try:
+            yield p
+        finally:  # a failed run is recorded too, so a rerun resumes it and --overwrite clears it
+            wrote = {e.name for e in p.iterdir() if before.get(e.name) != e.stat().st_mtime_ns}
+            files = sorted((wrote | set(prev)) - {LOCK, MANIFEST})
+            if files or prev:
+                with atomic_write(p / MANIFEST) as f:
+                    f.write(json.dumps({"fingerprint": fp, "files": files}, indent=2) + "\n")
     finally:
         lock.unlink(missing_ok=True)

@@ -104,8 +104,8 @@ def mine(
         fp, action = mine_plan(cfg, source, judge, rule, combine, engine, fusion is not None, overwrite)
     except ValueError as e:
         fail(e)
-    with claim(out, fp, action), Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                          console=console, transient=False) as bar:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=False) as bar:
         task = {"id": None}
 
         def stage(name: str) -> None:
@@ -118,12 +118,13 @@ def mine(
             ds = load_data(data, split, query_column=query_column, answer_column=answer_column,
                            skip_invalid=skip_invalid)
             hook = mine_step(judge, rule, combine, pos_score, out, source)
-            if engine == "ray":
-                from hardneg.scale import RayOptions, mine_ray
+            with claim(out, fp, action):  # --out is created only now, after the options and the data
+                if engine == "ray":
+                    from hardneg.scale import RayOptions, mine_ray
 
-                res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage, validate=hook)
-            else:
-                res = run_mine(ds, cfg, progress=stage, validate=hook)
+                    res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage, validate=hook)
+                else:
+                    res = run_mine(ds, cfg, progress=stage, validate=hook)
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
             fail(e)
