@@ -141,3 +141,10 @@ def test_version_and_help_at_80_columns():
 def test_validate_checks_specs_before_reading_the_run(tmp_path, args, option):
     res = runner.invoke(app, ["validate", str(tmp_path / "no-run"), *args])
     _one_line_error(res, option)
+
+
+@pytest.mark.parametrize("cmd", ["generate", "mine", "eval", "validate", "report", "train", "experiment", "convert"])
+def test_every_help_fits_80_columns_without_bool_labels(cmd):
+    res = runner.invoke(app, [cmd, "--help"], terminal_width=80)
+    assert res.exit_code == 0
+    assert max(len(x) for x in res.output.splitlines()) <= 80 and "<bool>" not in res.output
