@@ -74,6 +74,7 @@ def generate(
     price_per_1k_tokens: Optional[float] = typer.Option(None, "--price-per-1k-tokens",
                                                         help="Price per 1000 tokens, to print the run's cost."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Discard checkpoints of an earlier run in --out and start over."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip documents without an id or text instead of failing."),
 ) -> None:
     """Generate synthetic queries (InPars/Promptagator style), filter them and write a dataset `mine` can read."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -116,7 +117,7 @@ def generate(
             bar.update(task, advance=docs, tps=state["tokens"] / dt)
 
         try:
-            loaded = load_corpus(data)
+            loaded = load_corpus(data, skip_invalid)
             bar.update(task, total=len(sample_rows(len(loaded[0]), sample, seed)))
             res = generate_dataset(data, llm, build, cfg, out, filters, on_progress, loaded=loaded)
         except ValueError as e:  # DataError (named file/line/field) or a run with other settings in --out

@@ -36,13 +36,16 @@ class GenerateResult:
     kept: int = 0
 
 
-def load_corpus(data: str | Path) -> tuple[Corpus, Path]:
-    """The corpus of a BEIR folder (only corpus.jsonl[.gz] is needed) and the file it came from."""
+def load_corpus(data: str | Path, skip_invalid: bool = False) -> tuple[Corpus, Path]:
+    """The corpus of a BEIR folder (only corpus.jsonl[.gz] is needed) and the file it came from.
+
+    skip_invalid: skip documents without an id or text instead of failing on them.
+    """
     data = Path(data)
     path = find(data / "corpus.jsonl") if data.is_dir() else data
     if path is None or not path.exists():
         raise DataError("no corpus.jsonl (or corpus.jsonl.gz) here", data)
-    return read_corpus(path), path
+    return read_corpus(path, skip_invalid), path
 
 
 def apply_filters(rows: list[dict], corpus: Corpus, specs: list[F.FilterSpec],
