@@ -76,8 +76,12 @@ def dumps(obj: dict) -> str:
 
 def umask_mode(base: int = 0o666) -> int:
     """`base` less the process umask: the mode open() would give a new file (0o777 for folders)."""
-    mask = os.umask(0)
-    os.umask(mask)
+    try:  # Linux: read it, without the set-and-restore window other threads could write in
+        with open("/proc/self/status", encoding="ascii") as f:
+            mask = next(int(x.split()[1], 8) for x in f if x.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0)
+        os.umask(mask)
     return base & ~mask
 
 
