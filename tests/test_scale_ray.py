@@ -17,7 +17,7 @@ from hardneg.pipeline.mine import mine  # noqa: E402
 from hardneg.retrieve.topk import exact_topk  # noqa: E402
 from hardneg.scale.engine import RayOptions, mine_ray  # noqa: E402
 from hardneg.scale.search import CRASH_ENV, EmbShard, load_blocks, search_sharded  # noqa: E402
-from hardneg.scale.store import write_npy  # noqa: E402
+from hardneg.io import write_npy  # noqa: E402
 
 
 @pytest.fixture(scope="module")

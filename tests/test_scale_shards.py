@@ -12,7 +12,7 @@ import pytest
 from hardneg.data.beir import read_corpus
 from hardneg.data.errors import DataError
 from hardneg.scale.shards import plan_shard_rows, read_ids, read_shard, write_shards
-from hardneg.scale.store import clear, is_done, mark_done, write_npy
+from hardneg.io import clear, is_done, mark_done, write_npy
 
 
 def test_plan_shard_rows_bounds_memory_and_feeds_every_worker():

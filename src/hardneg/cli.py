@@ -52,7 +52,7 @@ def main(
 
 # Stage commands register here (one import each).
 from hardneg.generate.cli import generate; app.command("generate")(generate)  # noqa: E402,E702
-from hardneg.pipeline.cli import mine; app.command("mine")(mine)  # noqa: E402,E702
+from hardneg.pipeline.cli import mine, run_cmd; app.command("mine")(mine); app.command("run")(run_cmd)  # noqa: E402,E702
 from hardneg.evaluate.cli import eval_command; app.command("eval")(eval_command)  # noqa: E402,E702
 from hardneg.pipeline.demo import demo; app.command("demo")(demo)  # noqa: E402,E702
 from hardneg.validate.cli import report_cmd, validate_cmd; app.command("validate")(validate_cmd); app.command("report")(report_cmd)  # noqa: E402,E702

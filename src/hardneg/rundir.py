@@ -7,7 +7,6 @@ other files, is refused unless `overwrite`, which removes only what the previous
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -15,19 +14,14 @@ from pathlib import Path
 from typing import Iterator
 
 from hardneg.checks import OptionError, check_out
-from hardneg.data.jsonl import atomic_write
+from hardneg.io import atomic_write, fingerprint  # noqa: F401 - fingerprint: what makes two runs the same
 
 MANIFEST = ".hardneg-run.json"
 LOCK = ".hardneg.lock"
 # what runs wrote before manifests existed: cleared by --overwrite in a folder without a manifest
-KNOWN = ("summary.json", "candidates.npz", "validation", "ray", "flag.jsonl", "triplet", "n-tuple", "labeled-pair",
+KNOWN = ("summary.json", "config.yaml", "steps", "candidates.npz", "validation", "ray", "flag.jsonl", "triplet", "n-tuple", "labeled-pair",
          "labeled-list", "marginmse", "triplet.parquet", "n-tuple.parquet", "labeled-pair.parquet",
          "labeled-list.parquet", "marginmse.parquet")
-
-
-def fingerprint(settings: dict) -> str:
-    """A short hash of a run's settings (JSON with sorted keys)."""
-    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _alive(pid: int) -> bool:
@@ -77,39 +71,60 @@ def plan(out: str | Path, fp: str, overwrite: bool = False, option: str = "--out
     raise OptionError(option, f"'{p}' holds {what}; add --overwrite to replace that run, or choose another folder")
 
 
-def _clear(p: Path) -> None:
+def _remove(target: Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+
+
+def _clear(p: Path, keep: frozenset[str] = frozenset()) -> None:
+    """Remove what the previous run wrote, except the `keep` paths (relative, e.g. `steps/retrieve.npz`)."""
     man = read_manifest(p)
     names = man.get("files", []) if man else KNOWN
     for name in names:
         target = p / name
-        if target.resolve().parent != p.resolve():  # only direct children of the run folder
+        if target.resolve().parent != p.resolve() or name in keep:  # only direct children of the run folder
             continue
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        elif target.exists() or target.is_symlink():
-            target.unlink()
+        inner = {k.split("/", 1)[1] for k in keep if k.startswith(name + "/")}
+        if inner and target.is_dir():  # a folder holding kept outputs: remove the rest of it
+            for e in target.iterdir():
+                if e.name not in inner:
+                    _remove(e)
+            continue
+        _remove(target)
     (p / MANIFEST).unlink(missing_ok=True)
 
 
+def _write_manifest(p: Path, fp: str, files: list[str]) -> None:
+    with atomic_write(p / MANIFEST) as f:
+        f.write(json.dumps({"fingerprint": fp, "files": files}, indent=2) + "\n")
+
+
 @contextlib.contextmanager
-def claim(out: str | Path, fp: str, action: str) -> Iterator[Path]:
-    """Create/lock the run folder for the body of the `with`; on success write the manifest of what it wrote."""
+def claim(out: str | Path, fp: str, action: str, keep: frozenset[str] = frozenset()) -> Iterator[Path]:
+    """Create/lock the run folder for the body of the `with`, and record what it wrote in the manifest.
+
+    The manifest is written first too, so a run killed part way is resumed by a rerun with the same settings.
+    `keep`: outputs of the previous run that `overwrite` leaves in place (finished steps the new run reuses).
+    """
     p = Path(out)
     p.mkdir(parents=True, exist_ok=True)
     lock = p / LOCK
     lock.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         if action == "overwrite":
-            _clear(p)
+            _clear(p, keep)
         before = {e.name: e.stat().st_mtime_ns for e in p.iterdir()}
         prev = (read_manifest(p) or {}).get("files", []) if action == "resume" else []
+        prev = sorted(set(prev) | {k.split("/")[0] for k in keep if (p / k).exists()})
+        _write_manifest(p, fp, prev)
         try:
             yield p
         finally:  # a failed run is recorded too, so a rerun resumes it and --overwrite clears it
             wrote = {e.name for e in p.iterdir() if before.get(e.name) != e.stat().st_mtime_ns}
             files = sorted((wrote | set(prev)) - {LOCK, MANIFEST})
             if files or prev:
-                with atomic_write(p / MANIFEST) as f:
-                    f.write(json.dumps({"fingerprint": fp, "files": files}, indent=2) + "\n")
+                _write_manifest(p, fp, files)
     finally:
         lock.unlink(missing_ok=True)

@@ -7,13 +7,12 @@ import contextlib
 import gzip
 import io
 import json
-import os
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Iterator
 
 from hardneg.data.errors import DataError
+from hardneg.io import atomic_write, umask_mode  # noqa: F401 - re-exported: the one atomic write
 
 
 def open_text(path: str | Path, mode: str = "rt"):
@@ -72,44 +71,6 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
 def dumps(obj: dict) -> str:
     """The one JSON line format we write (matches BEIR's files byte for byte)."""
     return json.dumps(obj, ensure_ascii=False)
-
-
-def umask_mode(base: int = 0o666) -> int:
-    """`base` less the process umask: the mode open() would give a new file (0o777 for folders)."""
-    try:  # Linux: read it, without the set-and-restore window other threads could write in
-        with open("/proc/self/status", encoding="ascii") as f:
-            mask = next(int(x.split()[1], 8) for x in f if x.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        mask = os.umask(0)
-        os.umask(mask)
-    return base & ~mask
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w") -> Iterator[io.TextIOBase]:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file.
-
-    The file gets the umask's mode (as open() would give it), not mkstemp's 0600.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, umask_mode())
-    os.close(fd)
-    try:
-        if path.suffix == ".gz":
-            f = gzip.open(tmp, mode + "t" if "b" not in mode else mode, encoding="utf-8", newline="")
-        elif "b" in mode:
-            f = open(tmp, mode)
-        else:
-            f = open(tmp, mode, encoding="utf-8", newline="")
-        with f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def write_jsonl(path: str | Path, rows) -> None:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from hardneg.data.jsonl import umask_mode
+from hardneg.io import atomic_dir
 
 
 @dataclass
@@ -56,27 +51,6 @@ class Mined:
         return self._dtext[rows].tolist()
 
 
-@contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """A temporary folder beside `path`, renamed into place on success (the old folder is removed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    tmp.chmod(umask_mode(0o777))  # mkdtemp's 0700 would outlive the rename
-    try:
-        yield tmp
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
-            os.replace(path, old / "x")
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def table_hash(table) -> str:
     """A content hash of a pyarrow Table (used as the HF dataset fingerprint, so saves are byte-identical)."""
     import pyarrow as pa
@@ -85,17 +59,6 @@ def table_hash(table) -> str:
     with pa.ipc.new_stream(sink, table.schema) as w:
         w.write_table(table)
     return hashlib.blake2b(sink.getvalue().to_pybytes(), digest_size=8).hexdigest()
-
-
-def write_parquet(path: str | Path, table) -> Path:
-    """Write a pyarrow Table as parquet, atomically."""
-    import pyarrow.parquet as pq
-
-    from hardneg.data.jsonl import atomic_write
-
-    with atomic_write(path, "wb") as f:
-        pq.write_table(table, f)
-    return Path(path)
 
 
 def write_hf(path: str | Path, table) -> Path:

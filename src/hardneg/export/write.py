@@ -7,7 +7,8 @@ from pathlib import Path
 
 from hardneg.data.jsonl import write_jsonl
 from hardneg.export.formats import ST_FORMATS, flag_rows
-from hardneg.export.mined import Mined, write_hf, write_parquet
+from hardneg.export.mined import Mined, write_hf
+from hardneg.io import write_parquet
 
 log = logging.getLogger(__name__)
 FORMATS = (*ST_FORMATS, "flag")

@@ -49,8 +49,39 @@ def summary_table(s: dict) -> Table:
     return t
 
 
+FLAG_KEYS = {"data": "data.path", "split": "data.split", "query_column": "data.query_column",
+             "answer_column": "data.answer_column", "skip_invalid": "data.skip_invalid",
+             "min_relevance": "data.min_relevance", "retriever": "retrieve.retrievers", "fusion": "retrieve.fusion",
+             "depth": "retrieve.depth", "batch_size": "retrieve.batch_size", "backend": "retrieve.backend",
+             "search": "retrieve.search", "engine": "retrieve.engine", "ray_address": "retrieve.ray_address",
+             "strategy": "select.strategy", "num_negatives": "select.num_negatives", "seed": "select.seed",
+             "pos_score": "select.pos_score", "short": "select.short", "min_score": "select.min_score",
+             "max_score": "select.max_score", "dedup_negatives": "select.dedup_negatives",
+             "judge": "validate.judges", "rule": "validate.rules", "combine": "validate.combine",
+             "fmt": "export.formats", "prompt": "export.prompt", "out": "out"}
+
+
+def given_flags(ctx: typer.Context, values: dict) -> dict:
+    """The flags typed on the command line, as a config dict (section -> key -> value)."""
+    from click.core import ParameterSource
+
+    out: dict = {}
+    for name, key in FLAG_KEYS.items():
+        if ctx.get_parameter_source(name) not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            continue
+        v = values[name]
+        v = str(v) if isinstance(v, Path) else v
+        if "." in key:
+            sec, k = key.split(".")
+            out.setdefault(sec, {})[k] = v
+        else:
+            out[key] = v
+    return out
+
+
 def mine(
-    data: str = typer.Option(..., "--data", help="BEIR folder, pair file (jsonl/csv/parquet), saved HF dataset or dataset name."),
+    ctx: typer.Context,
+    data: Optional[str] = typer.Option(None, "--data", help="BEIR folder, pair file (jsonl/csv/parquet), saved HF dataset or dataset name."),
     split: str = typer.Option("train", help="Qrels split (BEIR) or HF split to mine for."),
     retriever: list[str] = typer.Option(["dense:minilm"], "--retriever", "-r",
                                         help="Candidate retriever, repeatable: bm25, dense:minilm, dense:mpnet, dense:PATH."),
@@ -65,7 +96,7 @@ def mine(
     depth: Optional[int] = typer.Option(None, help="Candidates searched per query (default: window + refill margin + exclusions)."),
     fmt: list[str] = typer.Option(["triplet"], "--format", "-f",
                                   help="Output format, repeatable: triplet, n-tuple, labeled-pair, labeled-list, flag, marginmse."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created). The same settings resume a run in it; other settings are refused unless --overwrite."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (created). The same settings resume a run in it; other settings are refused unless --overwrite."),
     seed: int = typer.Option(0, help="Seed for random/simans sampling: same seed, same output bytes."),
     batch_size: int = typer.Option(32, help="Encoding batch size for dense retrievers."),
     backend: Optional[str] = typer.Option(None, help="Encoding runtime for dense retrievers (default: the fastest installed)."),
@@ -81,27 +112,62 @@ def mine(
     query_column: str = typer.Option("query", "--query-column", help="Query column of pair files and HF sets."),
     answer_column: str = typer.Option("answer", "--answer-column", help="Answer column of pair files and HF sets."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip and count empty texts and qrels to unknown ids instead of failing."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in --out with other settings (removes only the files it wrote)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in --out with other settings (removes only the files it wrote; finished steps that still apply are reused)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML pipeline config (as `hardneg run`); flags given here override it."),
 ) -> None:
     """Mine hard negatives for every query with a positive, and export them for training."""
+    from hardneg.checks import fail
+    from hardneg.pipeline.pipeline_config import ConfigError, flags_dict, from_dict, load_dict, merge
+    from hardneg.pipeline.runs import mine_plan
+
+    if config is None:
+        if data is None or out is None:
+            fail(ValueError(f"{'--data' if data is None else '--out'}: required (or give --config FILE)"))
+        cfg = MineConfig(retrievers=retriever, fusion=fusion or "rrf", strategy=strategy,
+                         num_negatives=num_negatives, depth=depth, seed=seed, pos_score=pos_score, short=short,
+                         min_score=min_score, max_score=max_score, formats=fmt, out=str(out),
+                         batch_size=batch_size, backend=backend, search=search, min_relevance=min_relevance,
+                         dedup_negatives=dedup_negatives, prompt=prompt, show_progress=True)
+        source = {"data": data, "split": split, "query_column": query_column, "answer_column": answer_column,
+                  "skip_invalid": skip_invalid}
+        try:  # every option with its flag's name, before anything loads or is written
+            mine_plan(cfg, source, judge, rule, combine, engine, fusion is not None, overwrite)
+        except ValueError as e:
+            fail(e)
+        raw, where = flags_dict(cfg, source, judge, rule, combine, engine, ray_address), ""
+    else:
+        try:
+            raw, where = merge(load_dict(config), given_flags(ctx, locals())), str(config)
+        except ConfigError as e:
+            fail(e)
+    try:
+        pcfg = from_dict(raw, where)
+        if not pcfg.data.path or not pcfg.out:
+            raise ConfigError(f"{where}: {'data.path' if not pcfg.data.path else 'out'}: required")
+    except ValueError as e:
+        fail(e)
+    pcfg.show_progress = True
+    res, action = run_config(pcfg, overwrite)
+    if action == "resume":
+        console.print(f"[dim]{pcfg.out} held a run with the same settings: resumed into it[/dim]")
+    console.print(summary_table(res.summary))
+    if res.selection.still_short:
+        console.print(f"[yellow]{res.selection.still_short} queries have fewer than {pcfg.select.num_negatives} "
+                      f"negatives (--short {pcfg.select.short}).[/yellow]")
+    files = [Path(f).name for v in res.exported.values() for f in v["files"]]
+    console.print(f"wrote {', '.join(files)}, config.yaml and summary.json to {pcfg.out}")
+
+
+def run_config(pcfg, overwrite: bool = False):
+    """Plan (checks, out folder), then run the pipeline under a progress display; returns (MineResult, action)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from hardneg.checks import fail
-    from hardneg.data.load import load_data
-    from hardneg.pipeline.mine import mine as run_mine
-    from hardneg.pipeline.runs import mine_plan
-    from hardneg.rundir import claim
-    from hardneg.validate.step import mine_step
+    from hardneg.pipeline.runner import run
+    from hardneg.pipeline.runs import pipeline_plan
 
-    cfg = MineConfig(retrievers=retriever, fusion=fusion or "rrf", strategy=strategy, num_negatives=num_negatives,
-                     depth=depth, seed=seed, pos_score=pos_score, short=short, min_score=min_score,
-                     max_score=max_score, formats=fmt, out=str(out), batch_size=batch_size, backend=backend,
-                     search=search, min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt,
-                     show_progress=True)
-    source = {"data": data, "split": split, "query_column": query_column, "answer_column": answer_column,
-              "skip_invalid": skip_invalid}
-    try:  # every option and the out folder, before anything loads or is written
-        fp, action = mine_plan(cfg, source, judge, rule, combine, engine, fusion is not None, overwrite)
+    try:  # the out folder, before anything loads or is written
+        _, action = pipeline_plan(pcfg, overwrite)
     except ValueError as e:
         fail(e)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
@@ -113,27 +179,32 @@ def mine(
                 bar.update(task["id"], completed=1, total=1)
             task["id"] = bar.add_task(f"mine: {name}", total=None)
 
-        stage("load data")
         try:
-            ds = load_data(data, split, query_column=query_column, answer_column=answer_column,
-                           skip_invalid=skip_invalid)
-            hook = mine_step(judge, rule, combine, pos_score, out, source)
-            with claim(out, fp, action):  # --out is created only now, after the options and the data
-                if engine == "ray":
-                    from hardneg.scale import RayOptions, mine_ray
-
-                    res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage, validate=hook)
-                else:
-                    res = run_mine(ds, cfg, progress=stage, validate=hook)
+            res = run(pcfg, progress=stage, action=action, overwrite=overwrite)
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
             fail(e)
         bar.update(task["id"], completed=1, total=1)
+    return res, action
+
+
+def run_cmd(
+    config: Path = typer.Argument(..., help="YAML pipeline config: sections data, retrieve, select, validate, export, out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in `out` with other settings (finished steps that still apply are reused)."),
+) -> None:
+    """Run the pipeline a YAML config describes (steps already finished in its out folder are reused)."""
+    from hardneg.checks import fail
+    from hardneg.pipeline.pipeline_config import load
+
+    try:
+        pcfg = load(config)
+        if not pcfg.data.path or not pcfg.out:
+            raise ValueError(f"{config}: {'data.path' if not pcfg.data.path else 'out'}: required")
+    except ValueError as e:
+        fail(e)
+    pcfg.show_progress = True
+    res, action = run_config(pcfg, overwrite)
     if action == "resume":
-        console.print(f"[dim]{out} held a run with the same settings: resumed into it[/dim]")
+        console.print(f"[dim]{pcfg.out} held a run with the same settings: resumed into it[/dim]")
     console.print(summary_table(res.summary))
-    if res.selection.still_short:
-        console.print(f"[yellow]{res.selection.still_short} queries have fewer than {num_negatives} negatives "
-                      f"(--short {short}).[/yellow]")
-    files = [Path(f).name for v in res.exported.values() for f in v["files"]]
-    console.print(f"wrote {', '.join(files)} and summary.json to {out}")
+    console.print(f"steps: {', '.join(f'{k} {v}' for k, v in res.summary.get('steps', {}).items())}")

@@ -31,3 +31,10 @@ def mine_plan(cfg: MineConfig, source: dict, judges: Sequence[str] = (), rules: 
         source_kind(source["data"])  # a missing file or folder, named
     fp = fingerprint(mine_settings(cfg, source, judges, rules, combine, engine))
     return fp, plan(cfg.out, fp, overwrite)
+
+
+def pipeline_plan(cfg, overwrite: bool = False) -> tuple[str, str]:
+    """mine_plan for a PipelineConfig: (fingerprint, 'new'|'resume'|'overwrite'); nothing created."""
+    v = cfg.validate
+    return mine_plan(cfg.mine_config(), cfg.source(), [j.text for j in v.judges], [r.text for r in v.rules],
+                     v.combine, cfg.retrieve.engine, overwrite=overwrite)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from hardneg.data.model import Corpus
 from hardneg.scale.search import EmbShard, crash_once
-from hardneg.scale.store import is_done, key_hash, mark_done, write_npy
+from hardneg.io import fingerprint, is_done, mark_done, write_npy
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,13 @@ def encode_shards(jobs: list[tuple[str, str, str | None]], model: str, *, backen
     """
     import ray.data
 
-    from hardneg.retrieve.models import fingerprint, resolve_model
+    from hardneg.retrieve.models import fingerprint as model_fingerprint, resolve_model
 
-    model_fp = fingerprint(resolve_model(model))
+    model_fp = model_fingerprint(resolve_model(model))
     outs, items = [], []
     for src, p, prompt in jobs:
         st = Path(src).stat()
-        key = key_hash({"src": str(src), "size": st.st_size, "mtime": st.st_mtime_ns, "model": model_fp,
+        key = fingerprint({"src": str(src), "size": st.st_size, "mtime": st.st_mtime_ns, "model": model_fp,
                         "backend": backend, "prompt": prompt, "normalize": normalize})
         outs.append(p)
         if is_done(p, key):

@@ -18,7 +18,7 @@ from hardneg.data.model import Corpus, Dataset, Queries
 from hardneg.scale.encode import encode_shards, shards_of
 from hardneg.scale.search import load_blocks, search_sharded
 from hardneg.scale.shards import SCHEMA, plan_shard_rows, write_shards
-from hardneg.scale.store import write_parquet
+from hardneg.io import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,14 @@ class RayOptions:
 def _write_table_shards(out: Path, prefix: str, cols: dict[str, list[str]], rows: int,
                         schema: pa.Schema) -> list[str]:
     """Split columns into parquet shards of `rows` rows (rewritten only when their content changed)."""
-    from hardneg.scale.store import is_done, key_hash, mark_done
+    from hardneg.io import fingerprint, is_done, mark_done
 
     n = len(next(iter(cols.values())))
     paths = []
     for i, s in enumerate(range(0, max(n, 1), rows)):
         part = {k: v[s:s + rows] for k, v in cols.items()}
         p = out / f"{prefix}-{i:05d}.parquet"
-        key = key_hash(part)
+        key = fingerprint(part)
         if not is_done(p, key):
             write_parquet(p, pa.table(part, schema=schema))
             mark_done(p, key)
@@ -117,7 +117,7 @@ class RayDense:
         import hashlib
         import json
 
-        from hardneg.scale.store import done_path
+        from hardneg.io import done_path
 
         qh = hashlib.blake2b(np.ascontiguousarray(q_emb, np.float32).tobytes(), digest_size=16).hexdigest()
         key = {"queries": qh, "docs": [json.loads(done_path(s.path).read_text())["key"] for s in self.shards]}

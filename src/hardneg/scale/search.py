@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import ray
 
-from hardneg.scale.store import is_done, key_hash, mark_done, write_npz
+from hardneg.io import fingerprint, is_done, mark_done, write_npz
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def search_sharded(queries: np.ndarray, shards: list[EmbShard], k: int, out_dir:
     paths, todo = [], []
     for b, (s, e) in enumerate(blocks):
         p = str(out / f"topk-{b:05d}.npz")
-        bkey = key_hash(dict(base, block=(s, e)))
+        bkey = fingerprint(dict(base, block=(s, e)))
         paths.append(p)
         if is_done(p, bkey):
             if progress:

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import ray
 
 from hardneg.scale.search import crash_once
-from hardneg.scale.store import done_path, is_done, key_hash, mark_done, write_parquet
+from hardneg.io import done_path, fingerprint, is_done, mark_done, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def _block_key(cands, cfg) -> str:
     h.update("\0".join(cands.query_ids).encode())
     knobs = {k: getattr(cfg, k) for k in ("strategy", "num_negatives", "seed", "pos_score", "short", "min_score",
                                           "max_score", "dedup_negatives")}
-    return key_hash({"cands": h.hexdigest(), "cfg": knobs})
+    return fingerprint({"cands": h.hexdigest(), "cfg": knobs})
 
 
 def _to_table(sel) -> pa.Table:

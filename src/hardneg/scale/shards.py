@@ -15,7 +15,7 @@ from hardneg.data.beir import doc_rows
 from hardneg.data.errors import DataError
 from hardneg.data.jsonl import atomic_write, find, read_jsonl
 from hardneg.data.model import Corpus
-from hardneg.scale.store import write_parquet
+from hardneg.io import write_parquet
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from hardneg.data.errors import DataError
-from hardneg.data.jsonl import atomic_write
+from hardneg.io import write_npz
 from hardneg.data.model import Dataset
 from hardneg.select.candidates import Candidates
 from hardneg.select.negatives import Selection
@@ -95,9 +95,7 @@ def save_candidates(path: str | Path, cands: Candidates, sel: Selection | None =
         arrays[f"rrank::{k}"] = v
     if sel is not None:
         arrays.update({"sel_rows": sel.rows, "sel_scores": sel.scores, "sel_ranks": sel.ranks, "sel_keep": sel.keep})
-    with atomic_write(path, "wb") as f:
-        np.savez(f, **arrays)
-    return path
+    return write_npz(path, **arrays)
 
 
 def load_candidates(path: str | Path) -> tuple[Candidates, Selection | None, dict]:

@@ -1,0 +1,253 @@
+"""PipelineConfig: one typed config, one section per stage, specs parsed once (from CLI flags or a YAML file).
+
+A bad file, an unknown key or a bad spec is a ConfigError naming the file, the key path (`validate.judges[1]`)
+and the valid choices. `to_dict()` gives the YAML that `load()` reads back to an equal object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from hardneg.pipeline.config import MineConfig
+from hardneg.select.spec import Strategy, parse_strategy
+from hardneg.validate.spec import JudgeSpec, RuleSpec, parse_judge, parse_rule
+
+CONFIG = "config.yaml"
+
+
+class ConfigError(ValueError):
+    """A bad config: str() is one line, `FILE: KEY.PATH: message`."""
+
+
+@dataclass
+class DataSection:
+    path: str = ""
+    split: str = "train"
+    query_column: str = "query"
+    answer_column: str = "answer"
+    skip_invalid: bool = False
+    min_relevance: int = 1
+
+
+@dataclass
+class RetrieveSection:
+    """retrievers: bm25, dense:minilm, dense:PATH (checked by hardneg.retrieve.spec.parse_retriever)."""
+
+    retrievers: list[str] = field(default_factory=lambda: ["dense:minilm"])
+    fusion: str = "rrf"
+    depth: int | None = None
+    batch_size: int = 32
+    backend: str | None = None
+    search: str = "exact"
+    engine: str = "single"
+    ray_address: str = "local"
+
+
+@dataclass
+class SelectSection:
+    """strategy: the parsed Strategy (with min/max score); `spec` keeps its text for the YAML."""
+
+    spec: str = "top"
+    num_negatives: int = 5
+    seed: int = 0
+    pos_score: str = "min"
+    short: str = "keep"
+    min_score: float | None = None
+    max_score: float | None = None
+    dedup_negatives: bool = True
+    strategy: Strategy = field(default_factory=Strategy)
+
+
+@dataclass
+class ValidateSection:
+    judges: list[JudgeSpec] = field(default_factory=list)
+    rules: list[RuleSpec] = field(default_factory=list)
+    combine: str = "any"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.judges)
+
+
+@dataclass
+class ExportSection:
+    formats: list[str] = field(default_factory=lambda: ["triplet"])
+    prompt: str = ""
+
+
+SECTIONS = {"data": DataSection, "retrieve": RetrieveSection, "select": SelectSection,
+            "validate": ValidateSection, "export": ExportSection}
+# MineConfig option (as check_mine names it) -> key path
+OPTION_KEYS = {"--retriever": "retrieve.retrievers", "--fusion": "retrieve.fusion", "--strategy": "select.strategy",
+               "--num-negatives": "select.num_negatives", "--depth": "retrieve.depth",
+               "--batch-size": "retrieve.batch_size", "--pos-score": "select.pos_score", "--short": "select.short",
+               "--search": "retrieve.search", "--min-score": "select.min_score", "--format": "export.formats",
+               "--combine": "validate.combine", "--engine": "retrieve.engine", "--out": "out"}
+
+
+@dataclass
+class PipelineConfig:
+    """Every setting of a pipeline run; `out` is the run folder (None: in memory only)."""
+
+    data: DataSection = field(default_factory=DataSection)
+    retrieve: RetrieveSection = field(default_factory=RetrieveSection)
+    select: SelectSection = field(default_factory=SelectSection)
+    validate: ValidateSection = field(default_factory=ValidateSection)
+    export: ExportSection = field(default_factory=ExportSection)
+    out: str | None = None
+    show_progress: bool = False
+
+    def to_dict(self) -> dict:
+        """Plain YAML/JSON values; specs as their text."""
+        d = {name: asdict(getattr(self, name)) for name in SECTIONS}
+        d["select"]["strategy"] = d["select"].pop("spec")
+        d["validate"]["judges"] = [j.text for j in self.validate.judges]
+        d["validate"]["rules"] = [r.text for r in self.validate.rules]
+        return {**d, "out": self.out}
+
+    def mine_config(self) -> MineConfig:
+        """The flat MineConfig view the retrieve/select/export steps read."""
+        r, s, e = self.retrieve, self.select, self.export
+        return MineConfig(retrievers=list(r.retrievers), fusion=r.fusion, strategy=s.spec,
+                          num_negatives=s.num_negatives, depth=r.depth, seed=s.seed, pos_score=s.pos_score,
+                          short=s.short, min_score=s.min_score, max_score=s.max_score, formats=list(e.formats),
+                          out=self.out, batch_size=r.batch_size, backend=r.backend, search=r.search,
+                          min_relevance=self.data.min_relevance, dedup_negatives=s.dedup_negatives,
+                          prompt=e.prompt, show_progress=self.show_progress)
+
+    def source(self) -> dict:
+        """The data options as mine records them in candidates.npz (read back by `hardneg validate`)."""
+        d = self.data
+        return {"data": d.path, "split": d.split, "query_column": d.query_column, "answer_column": d.answer_column,
+                "skip_invalid": d.skip_invalid}
+
+
+def _at(where: str, key: str, msg: str) -> ConfigError:
+    return ConfigError(f"{where}: {key}: {msg}" if where else f"{key}: {msg}")
+
+
+def _section(cls, raw, name: str, where: str) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _at(where, name, f"must be a mapping, got {type(raw).__name__}")
+    names = [f.name for f in fields(cls) if f.name not in ("strategy", "spec")] + (
+        ["strategy"] if cls is SelectSection else [])
+    for k in raw:
+        if k not in names:
+            raise _at(where, f"{name}.{k}", f"unknown key (choose from {', '.join(names)})")
+    return dict(raw)
+
+
+def _specs(items, parse, key: str, where: str) -> list:
+    if isinstance(items, str):
+        items = [items]
+    if not isinstance(items, list):
+        raise _at(where, key, "must be a list")
+    out = []
+    for i, s in enumerate(items):
+        try:
+            out.append(parse(str(s)))
+        except ValueError as e:
+            raise _at(where, f"{key}[{i}]", str(e)) from None
+    return out
+
+
+def from_dict(d: dict, where: str = "") -> PipelineConfig:
+    """Build and check a PipelineConfig (every spec parsed, every option checked); ConfigError names the key."""
+    from hardneg.checks import OptionError, check_mine
+
+    if not isinstance(d, dict):
+        raise _at(where, "(top)", "must be a mapping of sections")
+    for k in d:
+        if k not in (*SECTIONS, "out"):
+            raise _at(where, k, f"unknown section (choose from {', '.join([*SECTIONS, 'out'])})")
+    raw = {name: _section(cls, d.get(name), name, where) for name, cls in SECTIONS.items()}
+    v = raw["validate"]
+    v["judges"] = _specs(v.get("judges", []), parse_judge, "validate.judges", where)
+    v["rules"] = _specs(v.get("rules", []), parse_rule, "validate.rules", where)
+    s = raw["select"]
+    s["spec"] = str(s.pop("strategy", "top"))
+    try:
+        s["strategy"] = parse_strategy(s["spec"], s.get("min_score"), s.get("max_score"))
+    except ValueError as e:
+        raise _at(where, "select.strategy", str(e)) from None
+    for key in ("retrieve.retrievers", "export.formats"):
+        sec, name = key.split(".")
+        if isinstance(raw[sec].get(name), str):
+            raw[sec][name] = [raw[sec][name]]
+    try:
+        cfg = PipelineConfig(**{n: SECTIONS[n](**raw[n]) for n in SECTIONS}, out=d.get("out"))
+    except TypeError as e:
+        raise _at(where, "(top)", str(e)) from None
+    if cfg.out is not None:
+        cfg.out = str(cfg.out)
+    try:
+        check_mine(cfg.mine_config(), [j.text for j in cfg.validate.judges], [r.text for r in cfg.validate.rules],
+                   cfg.validate.combine, cfg.retrieve.engine, fusion_given=False)
+    except OptionError as e:
+        msg = str(e).split(": ", 1)[1]
+        raise _at(where, OPTION_KEYS.get(e.option, e.option), msg) from None
+    return cfg
+
+
+def load(path: str | Path) -> PipelineConfig:
+    """Read a YAML config file; ConfigError (one line, naming the file and key) when it is bad."""
+    return from_dict(load_dict(path), str(path))
+
+
+def load_dict(path: str | Path) -> dict:
+    """The raw mapping of a YAML config file (unchecked); ConfigError when unreadable or not YAML."""
+    import yaml
+
+    p = Path(path)
+    try:
+        d = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{p}:{at}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"{p}: (top): must be a mapping of sections, got {type(d).__name__}")
+    return d
+
+
+def dump(cfg: PipelineConfig, path: str | Path) -> Path:
+    """Write the resolved config as YAML, atomically (load() reads it back to an equal object)."""
+    import yaml
+
+    from hardneg.io import atomic_write
+
+    with atomic_write(path) as f:
+        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
+    return Path(path)
+
+
+def flags_dict(cfg: MineConfig, source: dict, judges=(), rules=(), combine: str = "any", engine: str = "single",
+               ray_address: str = "local") -> dict:
+    """The config dict of `hardneg mine`'s flags (a MineConfig plus data, validation and engine options)."""
+    data = {"path": source.get("data") or "", **{k: v for k, v in source.items() if k != "data"},
+            "min_relevance": cfg.min_relevance}
+    return {"data": data,
+            "retrieve": {"retrievers": list(cfg.retrievers), "fusion": cfg.fusion, "depth": cfg.depth,
+                         "batch_size": cfg.batch_size, "backend": cfg.backend, "search": cfg.search,
+                         "engine": engine, "ray_address": ray_address},
+            "select": {"strategy": cfg.strategy, "num_negatives": cfg.num_negatives, "seed": cfg.seed,
+                       "pos_score": cfg.pos_score, "short": cfg.short, "min_score": cfg.min_score,
+                       "max_score": cfg.max_score, "dedup_negatives": cfg.dedup_negatives},
+            "validate": {"judges": list(judges), "rules": list(rules), "combine": combine},
+            "export": {"formats": list(cfg.formats), "prompt": cfg.prompt}, "out": cfg.out}
+
+
+def merge(base: dict, over: dict) -> dict:
+    """`over`'s keys (two levels: section.key) on top of `base` (flags given explicitly over a file)."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for k, v in over.items():
+        if isinstance(v, dict):
+            out[k] = {**(out.get(k) or {}), **v}
+        else:
+            out[k] = v
+    return out

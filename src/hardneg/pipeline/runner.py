@@ -1,0 +1,263 @@
+"""run(config): the one pipeline. Steps retrieve -> select -> validate (with judges) -> export, in order.
+
+Each step is a function `(ctx) -> None` that reads its inputs from the context, writes its output atomically
+under `out/` and a done marker `out/steps/<step>.done` keyed by the fingerprint of its own config section and of
+the steps it depends on. A rerun loads finished steps instead of running them; a changed setting redoes that
+step and everything after it, nothing before. Without `out` everything stays in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hardneg.data.model import Dataset
+from hardneg.io import fingerprint, is_done, mark_done, read_done, write_npz
+from hardneg.pipeline.mine import MineResult, to_mined, validation_counts, write_summary
+from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
+from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, prepare, select_step
+from hardneg.select.negatives import Selection
+
+STEPS = ("retrieve", "select", "validate", "export")
+PAUSE = "HARDNEG_PAUSE_AT"  # test hook: `STEP` makes that step touch $HARDNEG_PAUSE_FILE and sleep at a known point
+
+
+def pause(step: str) -> None:
+    """Stop here when $HARDNEG_PAUSE_AT names this step (lets a test kill the run at a known point)."""
+    if os.environ.get(PAUSE) == step:
+        Path(os.environ["HARDNEG_PAUSE_FILE"]).touch()
+        time.sleep(3600)
+
+
+def step_keys(cfg: PipelineConfig) -> dict[str, str]:
+    """The done key of each enabled step: its config section's fingerprint chained with its inputs' keys."""
+    d = cfg.to_dict()
+    data = dict(d["data"])
+    if data["path"] and Path(data["path"]).exists():
+        data["path"] = str(Path(data["path"]).resolve())
+    ret = {k: v for k, v in d["retrieve"].items() if k not in ("engine", "ray_address")}
+    s = cfg.select
+    depth = cfg.retrieve.depth or ["auto", default_depth(s.strategy, s.num_negatives, 0)]
+    keys = {"retrieve": fingerprint({"data": data, "retrieve": ret, "depth": depth})}
+    keys["select"] = fingerprint({"after": keys["retrieve"], "select": d["select"]})
+    last = keys["select"]
+    if cfg.validate.enabled:
+        keys["validate"] = last = fingerprint({"after": last, "validate": d["validate"]})
+    keys["export"] = fingerprint({"after": last, "export": d["export"]})
+    return keys
+
+
+def outputs(step: str, cfg: PipelineConfig) -> list[str]:
+    """What a step writes, relative to the run folder."""
+    from hardneg.export.write import parse_formats
+
+    if step == "retrieve":
+        return ["steps/retrieve.npz"]
+    if step == "select":
+        return ["candidates.npz"]
+    if step == "validate":
+        return ["steps/validate.npz", "validation"]
+    return [f for fmt in parse_formats(cfg.export.formats)
+            for f in (["flag.jsonl"] if fmt == "flag" else [fmt, f"{fmt}.parquet"])]
+
+
+def finished(out: str | Path | None, cfg: PipelineConfig) -> dict[str, bool]:
+    """{step: done} for the enabled steps, read from the markers in `out`."""
+    keys = step_keys(cfg)
+    if not out:
+        return {s: False for s in keys}
+    p = Path(out)
+    return {s: is_done(p / "steps" / s, k, [p / o for o in outputs(s, cfg)]) for s, k in keys.items()}
+
+
+def reusable(out: str | Path, cfg: PipelineConfig) -> frozenset[str]:
+    """Outputs and markers of finished steps a new run with `cfg` reuses (kept by `--overwrite`)."""
+    done, keep = finished(out, cfg), set()
+    for s in STEPS:
+        if s not in done:
+            continue
+        if not done[s]:
+            break  # everything after a step to redo is redone
+        keep |= {*outputs(s, cfg), f"steps/{s}.done"}
+    return frozenset(keep)
+
+
+@dataclass
+class Context:
+    """What the steps pass along: the config, the data, and each step's output."""
+
+    cfg: PipelineConfig
+    ds: Dataset
+    prep: Prep
+    retrievers: list | None = None
+    cands: object = None
+    excluded: dict = field(default_factory=dict)
+    sel: Selection | None = None
+    validation: dict = field(default_factory=dict)
+    exported: dict = field(default_factory=dict)
+
+    @property
+    def out(self) -> Path | None:
+        return Path(self.cfg.out) if self.cfg.out else None
+
+    def models(self) -> list:
+        if self.retrievers is None:
+            self.retrievers = make_retrievers(self.cfg.mine_config())
+        return self.retrievers
+
+
+def _sel_meta(sel: Selection) -> dict:
+    return {"skipped": sel.skipped, "short": sel.short, "padded": sel.padded, "still_short": sel.still_short,
+            "dropped": sel.dropped}
+
+
+def retrieve(ctx: Context, load: bool) -> None:
+    """Index, search and fuse: Candidates and exclusion counts (steps/retrieve.npz)."""
+    from hardneg.validate.step import load_candidates, save_candidates
+
+    path = ctx.out / "steps/retrieve.npz" if ctx.out else None
+    if load:
+        ctx.cands, _, meta = load_candidates(path)
+        ctx.excluded = meta["excluded"]
+        return
+    ctx.cands, ctx.excluded = build_candidates(ctx.ds, ctx.cfg.mine_config(), ctx.prep, ctx.models())
+    pause("retrieve")
+    if path:
+        save_candidates(path, ctx.cands, meta={"excluded": ctx.excluded})
+
+
+def select(ctx: Context, load: bool) -> None:
+    """Choose negatives by the strategy: the Selection, saved with the candidates (candidates.npz)."""
+    from hardneg.validate.step import CANDIDATES, load_candidates, save_candidates
+
+    path = ctx.out / CANDIDATES if ctx.out else None
+    if load:
+        _, sel, meta = load_candidates(path)
+        ctx.sel = Selection(sel.query_ids, sel.rows, sel.scores, sel.ranks, sel.keep, **meta["selection"])
+        return
+    ctx.sel = select_step(ctx.cands, ctx.cfg.mine_config(), ctx.prep, ctx.retrievers)
+    if path:
+        save_candidates(path, ctx.cands, ctx.sel, {**ctx.cfg.source(), "selection": _sel_meta(ctx.sel)})
+
+
+def validate(ctx: Context, load: bool) -> None:
+    """Judge the picks, drop false negatives, refill (validation/ audit and steps/validate.npz)."""
+    from hardneg.validate.step import validate_selection
+
+    path = ctx.out / "steps/validate.npz" if ctx.out else None
+    if load:
+        z = np.load(path, allow_pickle=False)
+        meta = json.loads(str(z["meta"]))
+        ctx.sel = Selection(list(ctx.sel.query_ids), z["rows"], z["scores"], z["ranks"], z["keep"],
+                            **meta["selection"])
+        ctx.validation = meta["validation"]
+        return
+    v = ctx.cfg.validate
+    ctx.sel, res = validate_selection(ctx.ds, ctx.cands, ctx.sel, [j.text for j in v.judges],
+                                      [r.text for r in v.rules], v.combine, ctx.cfg.select.pos_score,
+                                      out=ctx.out)
+    ctx.validation = validation_counts(res)
+    pause("validate")
+    if path:
+        meta = {"selection": _sel_meta(ctx.sel), "validation": ctx.validation}
+        write_npz(path, rows=ctx.sel.rows, scores=ctx.sel.scores, ranks=ctx.sel.ranks, keep=ctx.sel.keep,
+                  meta=np.asarray(json.dumps(meta, sort_keys=True)))
+
+
+def export(ctx: Context, load: bool) -> None:
+    """Write each format (one file or folder at a time, each atomic)."""
+    from hardneg.export.write import export as write, parse_formats
+
+    if load:
+        ctx.exported = read_done(ctx.out / "steps/export")["exported"]
+        return
+    mined = to_mined(ctx.ds, ctx.prep, ctx.cands, ctx.sel, ctx.cfg.mine_config())
+    for i, fmt in enumerate(parse_formats(ctx.cfg.export.formats)):
+        if i == 1:
+            pause("export")
+        if ctx.out:
+            ctx.exported.update(write(mined, ctx.out, [fmt]))
+
+
+RUNNERS = {"retrieve": retrieve, "select": select, "validate": validate, "export": export}
+
+
+def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list | None = None, progress=None,
+        action: str | None = None, overwrite: bool = False) -> MineResult:
+    """Run the enabled steps in order, reusing finished ones in config.out; returns the MineResult.
+
+    `action` ('new'|'resume'|'overwrite', from hardneg.pipeline.runs.pipeline_plan) skips planning when the
+    caller planned already. `progress(step)` is called as each step starts.
+    """
+    from hardneg.pipeline.runs import pipeline_plan
+    from hardneg.rundir import claim
+
+    cfg = config
+    step = progress or (lambda name: None)
+    fp, planned = pipeline_plan(cfg, overwrite)
+    action = action or planned
+    if dataset is None:
+        from hardneg.data.load import load_data
+
+        step("load data")
+        d = cfg.data
+        dataset = load_data(d.path, d.split, query_column=d.query_column, answer_column=d.answer_column,
+                            skip_invalid=d.skip_invalid)
+    if cfg.retrieve.engine == "ray":
+        return _run_ray(cfg, dataset, step, fp, action)
+    keep = reusable(cfg.out, cfg) if cfg.out and action == "overwrite" else frozenset()
+    room = claim(cfg.out, fp, action, keep) if cfg.out else contextlib.nullcontext()
+    with room:
+        if cfg.out:
+            dump(cfg, Path(cfg.out) / CONFIG)
+        return _steps(cfg, dataset, retrievers, step)
+
+
+def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step) -> MineResult:
+    from hardneg.pipeline.mine import begin
+
+    prep, t0 = begin(ds, cfg.mine_config(), step)
+    ctx = Context(cfg, ds, prep, retrievers)
+    keys, done, ran = step_keys(cfg), finished(cfg.out, cfg), {}
+    redo = False
+    for name in STEPS:
+        if name not in keys:
+            continue
+        redo = redo or not done[name]
+        step(name)
+        t1 = time.perf_counter()
+        RUNNERS[name](ctx, load=not redo)
+        ran[name] = "ran" if redo else "reused"
+        if redo and ctx.out:
+            extra = {"exported": ctx.exported} if name == "export" else {}
+            mark_done(ctx.out / "steps" / name, keys[name], **extra)
+        prep.timings.setdefault(name, time.perf_counter() - t1)
+    res = MineResult(ctx.cands, ctx.sel, to_mined(ds, prep, ctx.cands, ctx.sel, cfg.mine_config()), ctx.excluded,
+                     exported=ctx.exported, timings=prep.timings, validation=ctx.validation, extra={"steps": ran})
+    res.timings["total"] = time.perf_counter() - t0
+    write_summary(res, cfg.mine_config())
+    return res
+
+
+def _run_ray(cfg: PipelineConfig, ds: Dataset, step, fp: str, action: str) -> MineResult:
+    """The Ray engine: encoding, search and selection on the cluster; validation and export in the driver."""
+    from hardneg.rundir import claim
+    from hardneg.scale import RayOptions, mine_ray
+    from hardneg.validate.step import mine_step
+
+    v = cfg.validate
+    hook = mine_step([j.text for j in v.judges], [r.text for r in v.rules], v.combine, cfg.select.pos_score,
+                     cfg.out, cfg.source())
+    room = claim(cfg.out, fp, action) if cfg.out else contextlib.nullcontext()
+    with room:
+        if cfg.out:
+            dump(cfg, Path(cfg.out) / CONFIG)
+        return mine_ray(ds, cfg.mine_config(), RayOptions(address=cfg.retrieve.ray_address), progress=step,
+                        validate=hook)
+
