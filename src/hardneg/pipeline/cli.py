@@ -63,11 +63,10 @@ FLAG_KEYS = {"data": "data.path", "split": "data.split", "query_column": "data.q
 
 def given_flags(ctx: typer.Context, values: dict) -> dict:
     """The flags typed on the command line, as a config dict (section -> key -> value)."""
-    from click.core import ParameterSource
-
     out: dict = {}
     for name, key in FLAG_KEYS.items():
-        if ctx.get_parameter_source(name) not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+        src = ctx.get_parameter_source(name)  # typer's own click: compare the source by name
+        if getattr(src, "name", "") not in ("COMMANDLINE", "ENVIRONMENT"):
             continue
         v = values[name]
         v = str(v) if isinstance(v, Path) else v

@@ -1,0 +1,94 @@
+"""Resume: a run killed (SIGKILL) in any step and rerun gives the same bytes; a changed setting redoes only
+that step and the steps after it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hardneg.pipeline.pipeline_config import dump, from_dict, load
+from hardneg.pipeline.runner import run
+
+SKIP = {"summary.json", "config.yaml", ".hardneg-run.json", ".hardneg.lock"}
+
+
+def _config(data: Path, out: Path, judge: str = "dup:jaccard:0.9", seed: int = 0):
+    return from_dict({"data": {"path": str(data)}, "retrieve": {"retrievers": ["bm25"]},
+                      "select": {"strategy": "range:0-6:random", "num_negatives": 2, "seed": seed},
+                      "validate": {"judges": [judge, "dup:exact"]},
+                      "export": {"formats": ["flag", "triplet", "n-tuple"]}, "out": str(out)})
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    """Every output's bytes, less the files that record the run itself (timings, the out path, markers)."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name not in SKIP and p.suffix != ".done"}
+
+
+def _cli(cfg_path: Path, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "hardneg", "run", str(cfg_path)], env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _steps(out: Path) -> dict:
+    return json.loads((out / "summary.json").read_text())["steps"]
+
+
+def test_kill_in_each_step_then_rerun_gives_the_same_bytes(tiny_beir, tmp_path):
+    ref = tmp_path / "ref"
+    dump(_config(tiny_beir, ref), tmp_path / "ref.yaml")
+    p = _cli(tmp_path / "ref.yaml")
+    assert p.wait(120) == 0, p.stdout.read()
+    want = _files(ref)
+    assert {"flag.jsonl", "triplet.parquet", "n-tuple.parquet", "candidates.npz", "steps/retrieve.npz",
+            "steps/validate.npz", "validation/audit.parquet"} <= set(want)
+    for step in ("retrieve", "validate", "export"):
+        out, flag = tmp_path / step, tmp_path / f"{step}.paused"
+        dump(_config(tiny_beir, out), tmp_path / f"{step}.yaml")
+        p = _cli(tmp_path / f"{step}.yaml", {"HARDNEG_PAUSE_AT": step, "HARDNEG_PAUSE_FILE": str(flag)})
+        deadline = time.time() + 120
+        while not flag.exists():
+            assert p.poll() is None, p.stdout.read()
+            assert time.time() < deadline
+            time.sleep(0.05)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(30)
+        assert not (out / "steps" / f"{step}.done").exists()  # killed inside the step
+        if step == "export":
+            assert (out / "flag.jsonl").exists() and not (out / "n-tuple.parquet").exists()  # part way
+        p = _cli(tmp_path / f"{step}.yaml")
+        assert p.wait(120) == 0, p.stdout.read()
+        got = _files(out)
+        assert got.keys() == want.keys() and all(got[k] == want[k] for k in want), step
+        ran = {k for k, v in _steps(out).items() if v == "ran"}
+        assert ran == {"retrieve": {"retrieve", "select", "validate", "export"}, "validate": {"validate", "export"},
+                       "export": {"export"}}[step]
+
+
+def test_changed_setting_redoes_that_step_and_after_only(tiny_beir, tmp_path):
+    out = tmp_path / "run"
+    run(_config(tiny_beir, out))
+    assert set(_steps(out).values()) == {"ran"}
+    first = _files(out)
+    res = run(_config(tiny_beir, out), action="resume")
+    assert set(_steps(out).values()) == {"reused"} and _files(out) == first
+    assert res.summary["negatives"] == json.loads((out / "summary.json").read_text())["negatives"]
+    run(_config(tiny_beir, out, judge="dup:jaccard:0.3"), overwrite=True)  # a judge's threshold
+    assert _steps(out) == {"retrieve": "reused", "select": "reused", "validate": "ran", "export": "ran"}
+    assert load(out / "config.yaml").validate.judges[0].threshold == 0.3
+    run(_config(tiny_beir, out, judge="dup:jaccard:0.3", seed=3), overwrite=True)  # a selection setting
+    assert _steps(out) == {"retrieve": "reused", "select": "ran", "validate": "ran", "export": "ran"}
+    run(_config(tiny_beir, out), overwrite=True)  # back to the first settings: the same bytes
+    assert _files(out) == first
+
+
+def test_other_settings_are_refused_without_overwrite(tiny_beir, tmp_path):
+    out = tmp_path / "run"
+    run(_config(tiny_beir, out))
+    with pytest.raises(ValueError, match="--overwrite"):
+        run(_config(tiny_beir, out, seed=5))
