@@ -31,8 +31,9 @@ def _files(out: Path) -> dict[str, bytes]:
 
 
 def _cli(cfg_path: Path, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "hardneg", "run", str(cfg_path)], env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cmd = [sys.executable, "-c", "from hardneg.cli import app; app(prog_name='hardneg')", "run", str(cfg_path)]
+    return subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
 
 
 def _steps(out: Path) -> dict:
@@ -75,7 +76,7 @@ def test_changed_setting_redoes_that_step_and_after_only(tiny_beir, tmp_path):
     run(_config(tiny_beir, out))
     assert set(_steps(out).values()) == {"ran"}
     first = _files(out)
-    res = run(_config(tiny_beir, out), action="resume")
+    res = run(_config(tiny_beir, out))
     assert set(_steps(out).values()) == {"reused"} and _files(out) == first
     assert res.summary["negatives"] == json.loads((out / "summary.json").read_text())["negatives"]
     run(_config(tiny_beir, out, judge="dup:jaccard:0.3"), overwrite=True)  # a judge's threshold

@@ -5,7 +5,6 @@ It wraps hardneg.pipeline.mine.mine (the same pipeline as `hardneg mine`) and re
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -146,8 +145,9 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
     """
     from hardneg.checks import check_mine
     from hardneg.export.write import parse_formats
-    from hardneg.pipeline.mine import mine as run_mine
-    from hardneg.validate.step import mine_step
+    from hardneg.pipeline.pipeline_config import flags_dict, from_dict
+    from hardneg.pipeline.runner import run
+    from hardneg.pipeline.runs import pipeline_plan
 
     spec, ready = _retriever(model, batch_size)
     options.setdefault("pos_score", "max")  # mine_hard_negatives compares with the best positive
@@ -157,23 +157,18 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
                      formats=list(formats), out=str(out) if out else None, batch_size=batch_size, seed=seed,
                      **options)
     check_mine(cfg, judges=judges, rules=rules)
-    run_dir = contextlib.nullcontext()
-    if out:  # the out folder is planned before any data loads (refused if it holds another run)
-        from hardneg.pipeline.runs import mine_settings
-        from hardneg.rundir import claim, fingerprint, plan
-
-        where = data.name if isinstance(data, Dataset) else str(getattr(data, "_fingerprint", None) or data)
-        source = {"data": where, "corpus": fingerprint({"c": list(corpus or [])}), "split": split}
-        fp = fingerprint(mine_settings(cfg, source, judges, rules))
-        run_dir = claim(out, fp, plan(out, fp, overwrite))
+    where = data.name if isinstance(data, Dataset) else str(getattr(data, "_fingerprint", None) or data)
+    source = {"data": where, "split": split, "query_column": anchor_column or "query",
+              "answer_column": positive_column or "answer", "skip_invalid": skip_invalid}
+    pcfg = from_dict(flags_dict(cfg, source, judges, rules))
+    # the out folder is planned before any data loads (refused if it holds another run)
+    planned = pipeline_plan(pcfg, overwrite) if out else ("", "new")
     ds = to_hardneg(data, corpus, anchor_column=anchor_column, positive_column=positive_column, split=split,
                     skip_invalid=skip_invalid)
-    hook = mine_step(judges, rules, "any", cfg.pos_score, out) if (judges or out) else None
     cols = ("query", "positive")
     if hasattr(data, "column_names") and not isinstance(data, Dataset):
         cols = (anchor_column or data.column_names[0], positive_column or data.column_names[1])
-    with run_dir:
-        res = Mined(run_mine(ds, cfg, retrievers=ready, validate=hook), cfg, cols)
+    res = Mined(run(pcfg, ds, retrievers=ready, planned=planned), cfg, cols)
     if not out:  # rows per format as the files would hold them
         res.summary["exported"] = {f: len(res.to_dataset(f)) for f in parse_formats(cfg.formats)}
     return res

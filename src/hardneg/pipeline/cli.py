@@ -166,7 +166,7 @@ def run_config(pcfg, overwrite: bool = False):
     from hardneg.pipeline.runs import pipeline_plan
 
     try:  # the out folder, before anything loads or is written
-        _, action = pipeline_plan(pcfg, overwrite)
+        planned = pipeline_plan(pcfg, overwrite)
     except ValueError as e:
         fail(e)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
@@ -179,12 +179,12 @@ def run_config(pcfg, overwrite: bool = False):
             task["id"] = bar.add_task(f"mine: {name}", total=None)
 
         try:
-            res = run(pcfg, progress=stage, action=action, overwrite=overwrite)
+            res = run(pcfg, progress=stage, planned=planned)
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
             fail(e)
         bar.update(task["id"], completed=1, total=1)
-    return res, action
+    return res, planned[1]
 
 
 def run_cmd(

@@ -9,6 +9,7 @@ step and everything after it, nothing before. Without `out` everything stays in 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -35,12 +36,25 @@ def pause(step: str) -> None:
         time.sleep(3600)
 
 
-def step_keys(cfg: PipelineConfig) -> dict[str, str]:
-    """The done key of each enabled step: its config section's fingerprint chained with its inputs' keys."""
+def data_hash(ds: Dataset) -> str:
+    """A content hash of a dataset (ids, texts, qrels): a changed file redoes every step."""
+    h = hashlib.blake2b(digest_size=8)
+    for part in (ds.corpus.ids, ds.corpus.titles, ds.corpus.texts, ds.queries.ids, ds.queries.texts):
+        for x in part:
+            h.update(x.encode("utf-8", "surrogatepass") + b"\0")
+        h.update(b"\1")
+    h.update(json.dumps(ds.qrels, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def step_keys(cfg: PipelineConfig, content: str = "") -> dict[str, str]:
+    """The done key of each enabled step: its config section's fingerprint chained with its inputs' keys.
+
+    `content`: the data_hash of the loaded dataset (the data section's path alone does not say what it holds).
+    """
     d = cfg.to_dict()
-    data = dict(d["data"])
-    if data["path"] and Path(data["path"]).exists():
-        data["path"] = str(Path(data["path"]).resolve())
+    data = {k: v for k, v in d["data"].items() if k != "path"}
+    data["content"] = content
     ret = {k: v for k, v in d["retrieve"].items() if k not in ("engine", "ray_address")}
     s = cfg.select
     depth = cfg.retrieve.depth or ["auto", default_depth(s.strategy, s.num_negatives, 0)]
@@ -67,18 +81,17 @@ def outputs(step: str, cfg: PipelineConfig) -> list[str]:
             for f in (["flag.jsonl"] if fmt == "flag" else [fmt, f"{fmt}.parquet"])]
 
 
-def finished(out: str | Path | None, cfg: PipelineConfig) -> dict[str, bool]:
-    """{step: done} for the enabled steps, read from the markers in `out`."""
-    keys = step_keys(cfg)
+def finished(out: str | Path | None, cfg: PipelineConfig, keys: dict[str, str]) -> dict[str, bool]:
+    """{step: done} for the enabled steps (`keys` from step_keys), read from the markers in `out`."""
     if not out:
         return {s: False for s in keys}
     p = Path(out)
     return {s: is_done(p / "steps" / s, k, [p / o for o in outputs(s, cfg)]) for s, k in keys.items()}
 
 
-def reusable(out: str | Path, cfg: PipelineConfig) -> frozenset[str]:
+def reusable(out: str | Path, cfg: PipelineConfig, keys: dict[str, str]) -> frozenset[str]:
     """Outputs and markers of finished steps a new run with `cfg` reuses (kept by `--overwrite`)."""
-    done, keep = finished(out, cfg), set()
+    done, keep = finished(out, cfg, keys), set()
     for s in STEPS:
         if s not in done:
             continue
@@ -189,19 +202,20 @@ RUNNERS = {"retrieve": retrieve, "select": select, "validate": validate, "export
 
 
 def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list | None = None, progress=None,
-        action: str | None = None, overwrite: bool = False) -> MineResult:
+        planned: tuple[str, str] | None = None, overwrite: bool = False) -> MineResult:
     """Run the enabled steps in order, reusing finished ones in config.out; returns the MineResult.
 
-    `action` ('new'|'resume'|'overwrite', from hardneg.pipeline.runs.pipeline_plan) skips planning when the
-    caller planned already. `progress(step)` is called as each step starts.
+    dataset: the loaded data (default: load config.data). retrievers: ready retriever objects (default: built
+    from config.retrieve). planned: (fingerprint, 'new'|'resume'|'overwrite') from
+    hardneg.pipeline.runs.pipeline_plan when the caller planned already. `progress(step)` is called as each
+    step starts.
     """
     from hardneg.pipeline.runs import pipeline_plan
     from hardneg.rundir import claim
 
     cfg = config
     step = progress or (lambda name: None)
-    fp, planned = pipeline_plan(cfg, overwrite)
-    action = action or planned
+    fp, action = planned or pipeline_plan(cfg, overwrite)
     if dataset is None:
         from hardneg.data.load import load_data
 
@@ -211,20 +225,21 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
                             skip_invalid=d.skip_invalid)
     if cfg.retrieve.engine == "ray":
         return _run_ray(cfg, dataset, step, fp, action)
-    keep = reusable(cfg.out, cfg) if cfg.out and action == "overwrite" else frozenset()
+    keys = step_keys(cfg, data_hash(dataset))
+    keep = reusable(cfg.out, cfg, keys) if cfg.out and action == "overwrite" else frozenset()
     room = claim(cfg.out, fp, action, keep) if cfg.out else contextlib.nullcontext()
     with room:
         if cfg.out:
             dump(cfg, Path(cfg.out) / CONFIG)
-        return _steps(cfg, dataset, retrievers, step)
+        return _steps(cfg, dataset, retrievers, step, keys)
 
 
-def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step) -> MineResult:
+def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys: dict[str, str]) -> MineResult:
     from hardneg.pipeline.mine import begin
 
     prep, t0 = begin(ds, cfg.mine_config(), step)
     ctx = Context(cfg, ds, prep, retrievers)
-    keys, done, ran = step_keys(cfg), finished(cfg.out, cfg), {}
+    done, ran = finished(cfg.out, cfg, keys), {}
     redo = False
     for name in STEPS:
         if name not in keys:
