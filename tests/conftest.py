@@ -132,6 +132,20 @@ def scifact_dir() -> Path:
     return SCIFACT
 
 
+def scifact_slice(scifact_dir: Path, root: Path, n_queries: int = 40, n_docs: int = 200) -> Path:
+    """A BEIR folder of `n_docs` SciFact documents: the positives of the first `n_queries` train queries plus others."""
+    from hardneg.data.beir import load_beir, write_beir
+    from hardneg.data.model import Dataset
+
+    full = load_beir(scifact_dir, "train")
+    qids = [q for q in full.queries.ids if q in full.qrels][:n_queries]
+    pos = list(dict.fromkeys(d for q in qids for d in full.qrels[q]))
+    rows = pos + [d for d in full.corpus.ids if d not in set(pos)][:n_docs - len(pos)]
+    ds = Dataset(full.corpus.subset(full.corpus.indices(rows)), full.queries.subset(qids),
+                 {q: full.qrels[q] for q in qids}, f"scifact-{n_docs}")
+    return write_beir(root, ds, split="train")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     """Each test gets its own hardneg cache dir, so no test depends on another's cached work."""

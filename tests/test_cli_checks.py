@@ -38,7 +38,7 @@ MINE_CASES = [
     (["--search", "annoy"], "--search", "exact"),
     (["-r", "sparse:x"], "--retriever", "bm25, dense:minilm"),
     (["--engine", "spark"], "--engine", "single, ray"),
-    (["--engine", "ray"], "--engine", "one dense retriever"),
+    (["--engine", "ray", "--search", "faiss-flat"], "--engine", "ray searches dense retrievers exactly"),
 ]
 
 

@@ -12,12 +12,12 @@ def test_unknown_engine_is_refused(tiny_beir, tmp_path):
     assert r.exit_code == 2 and "--engine: 'spark' is not one of single, ray" in r.output
 
 
-def test_ray_engine_refuses_bm25_before_starting_a_cluster(tiny_beir, tmp_path):
+def test_ray_engine_refuses_faiss_search_before_starting_a_cluster(tiny_beir, tmp_path):
     import ray
 
-    r = CliRunner().invoke(app, ["mine", "--data", str(tiny_beir), "--engine", "ray", "-r", "bm25",
-                                 "--out", str(tmp_path / "o")])
-    assert r.exit_code == 2 and "one dense retriever with exact search" in r.output
+    r = CliRunner().invoke(app, ["mine", "--data", str(tiny_beir), "--engine", "ray", "-r", "dense:minilm",
+                                 "--search", "faiss-hnsw", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "ray searches dense retrievers exactly" in r.output and "--search faiss-hnsw" in r.output
     assert not ray.is_initialized()
 
 

@@ -171,16 +171,9 @@ def test_encoding_actor_killed_gives_identical_output(cluster, runs, tiny_bert, 
 @pytest.mark.integration
 def test_scifact_slice_parity_with_minilm(cluster, scifact_dir, minilm_path, tmp_path):
     """200 SciFact documents (the positives of 40 train queries plus others), MiniLM, strategy range:2-30:random."""
-    from hardneg.data.beir import write_beir
-    from hardneg.data.model import Dataset
+    from conftest import scifact_slice
 
-    full = load_beir(scifact_dir, "train")
-    qids = [q for q in full.queries.ids if q in full.qrels][:40]
-    pos = list(dict.fromkeys(d for q in qids for d in full.qrels[q]))
-    rows = pos + [d for d in full.corpus.ids if d not in set(pos)][:200 - len(pos)]
-    ds = Dataset(full.corpus.subset(full.corpus.indices(rows)), full.queries.subset(qids),
-                 {q: full.qrels[q] for q in qids}, "scifact-200")
-    root = write_beir(tmp_path / "slice", ds, split="train")
+    root = scifact_slice(scifact_dir, tmp_path / "slice")
     ds = load_beir(root, "train")
     kw = dict(strategy="range:2-30:random", num_negatives=4)
     single = mine(ds, _cfg(minilm_path, tmp_path / "single", **kw))

@@ -116,7 +116,7 @@ def mine(
 ) -> None:
     """Mine hard negatives for every query with a positive, and export them for training."""
     from hardneg.checks import fail
-    from hardneg.pipeline.pipeline_config import ConfigError, flags_dict, from_dict, load_dict, merge
+    from hardneg.pipeline.pipeline_config import ConfigError, flags_dict, load_dict, merge
     from hardneg.pipeline.runs import mine_plan
 
     if config is None:
@@ -139,17 +139,8 @@ def mine(
             raw, where = merge(load_dict(config), given_flags(ctx, locals())), str(config)
         except ConfigError as e:
             fail(e)
-    try:
-        pcfg = from_dict(raw, where)
-        if not pcfg.data.path or not pcfg.out:
-            raise ConfigError(f"{where}: {'data.path' if not pcfg.data.path else 'out'}: required")
-    except ValueError as e:
-        fail(e)
-    pcfg.show_progress = True
-    res, action = run_config(pcfg, overwrite)
-    if action == "resume":
-        console.print(f"[dim]{pcfg.out} held a run with the same settings: resumed into it[/dim]")
-    console.print(summary_table(res.summary))
+    pcfg = build(raw, where)
+    res = run_config(pcfg, overwrite)
     if res.selection.still_short:
         console.print(f"[yellow]{res.selection.still_short} queries have fewer than {pcfg.select.num_negatives} "
                       f"negatives (--short {pcfg.select.short}).[/yellow]")
@@ -157,8 +148,23 @@ def mine(
     console.print(f"wrote {', '.join(files)}, config.yaml and summary.json to {pcfg.out}")
 
 
+def build(raw: dict, where: str):
+    """The PipelineConfig of a config dict; exits 2 with one line naming `where` and the key when it is bad."""
+    from hardneg.checks import fail
+    from hardneg.pipeline.pipeline_config import from_dict
+
+    try:
+        pcfg = from_dict(raw, where)
+        if not pcfg.data.path or not pcfg.out:
+            raise ValueError(f"{where + ': ' if where else ''}{'data.path' if not pcfg.data.path else 'out'}: required")
+    except ValueError as e:
+        fail(e)
+    pcfg.show_progress = True
+    return pcfg
+
+
 def run_config(pcfg, overwrite: bool = False):
-    """Plan (checks, out folder), then run the pipeline under a progress display; returns (MineResult, action)."""
+    """Plan (checks, out folder), run the pipeline under a progress display, print the summary table."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from hardneg.checks import fail
@@ -184,7 +190,10 @@ def run_config(pcfg, overwrite: bool = False):
             bar.stop()
             fail(e)
         bar.update(task["id"], completed=1, total=1)
-    return res, planned[1]
+    if planned[1] == "resume":
+        console.print(f"[dim]{pcfg.out} held a run with the same settings: resumed into it[/dim]")
+    console.print(summary_table(res.summary))
+    return res
 
 
 def run_cmd(
@@ -193,17 +202,11 @@ def run_cmd(
 ) -> None:
     """Run the pipeline a YAML config describes (steps already finished in its out folder are reused)."""
     from hardneg.checks import fail
-    from hardneg.pipeline.pipeline_config import load
+    from hardneg.pipeline.pipeline_config import load_dict
 
     try:
-        pcfg = load(config)
-        if not pcfg.data.path or not pcfg.out:
-            raise ValueError(f"{config}: {'data.path' if not pcfg.data.path else 'out'}: required")
+        raw = load_dict(config)
     except ValueError as e:
         fail(e)
-    pcfg.show_progress = True
-    res, action = run_config(pcfg, overwrite)
-    if action == "resume":
-        console.print(f"[dim]{pcfg.out} held a run with the same settings: resumed into it[/dim]")
-    console.print(summary_table(res.summary))
+    res = run_config(build(raw, str(config)), overwrite)
     console.print(f"steps: {', '.join(f'{k} {v}' for k, v in res.summary.get('steps', {}).items())}")

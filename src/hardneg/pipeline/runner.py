@@ -22,7 +22,7 @@ from hardneg.data.model import Dataset
 from hardneg.io import fingerprint, is_done, mark_done, read_done, write_npz
 from hardneg.pipeline.mine import MineResult, to_mined, validation_counts, write_summary
 from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
-from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, prepare, select_step
+from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, select_step
 from hardneg.select.negatives import Selection
 
 STEPS = ("retrieve", "select", "validate", "export")
@@ -101,6 +101,32 @@ def reusable(out: str | Path, cfg: PipelineConfig, keys: dict[str, str]) -> froz
     return frozenset(keep)
 
 
+class SingleEngine:
+    """The engine contract in this process. An engine builds the retrievers the retrieve step searches with and
+    runs the select step; every other step (validate, export) is the same code on every engine."""
+
+    name = "single"
+
+    def retrievers(self, cfg, prep: Prep, ready: list | None = None) -> list:
+        return ready if ready is not None else make_retrievers(cfg)
+
+    def select(self, cands, cfg, prep: Prep, retrievers: list) -> Selection:
+        return select_step(cands, cfg, prep, retrievers)
+
+    def info(self) -> dict:
+        return {}
+
+
+def make_engine(cfg: PipelineConfig):
+    """The engine cfg.retrieve.engine names (its options were checked when the config was built)."""
+    if cfg.retrieve.engine != "ray":
+        return SingleEngine()
+    from hardneg.scale.engine import RayEngine, RayOptions
+
+    work = Path(cfg.out) / "ray" if cfg.out else Path("hardneg-ray")
+    return RayEngine(RayOptions(address=cfg.retrieve.ray_address), work)
+
+
 @dataclass
 class Context:
     """What the steps pass along: the config, the data, and each step's output."""
@@ -108,7 +134,10 @@ class Context:
     cfg: PipelineConfig
     ds: Dataset
     prep: Prep
+    engine: object
+    ready: list | None = None
     retrievers: list | None = None
+    indexed: bool = False  # the retrievers hold the corpus (the retrieve step ran in this process)
     cands: object = None
     excluded: dict = field(default_factory=dict)
     sel: Selection | None = None
@@ -121,7 +150,7 @@ class Context:
 
     def models(self) -> list:
         if self.retrievers is None:
-            self.retrievers = make_retrievers(self.cfg.mine_config())
+            self.retrievers = self.engine.retrievers(self.cfg.mine_config(), self.prep, self.ready)
         return self.retrievers
 
 
@@ -140,6 +169,7 @@ def retrieve(ctx: Context, load: bool) -> None:
         ctx.excluded = meta["excluded"]
         return
     ctx.cands, ctx.excluded = build_candidates(ctx.ds, ctx.cfg.mine_config(), ctx.prep, ctx.models())
+    ctx.indexed = True
     pause("retrieve")
     if path:
         save_candidates(path, ctx.cands, meta={"excluded": ctx.excluded})
@@ -154,7 +184,12 @@ def select(ctx: Context, load: bool) -> None:
         _, sel, meta = load_candidates(path)
         ctx.sel = Selection(sel.query_ids, sel.rows, sel.scores, sel.ranks, sel.keep, **meta["selection"])
         return
-    ctx.sel = select_step(ctx.cands, ctx.cfg.mine_config(), ctx.prep, ctx.retrievers)
+    rs = ctx.models()
+    if ctx.cfg.select.strategy.from_corpus and not ctx.indexed:  # `random` scores corpus draws with them
+        for r in rs:
+            r.index(ctx.ds.corpus)
+        ctx.indexed = True
+    ctx.sel = ctx.engine.select(ctx.cands, ctx.cfg.mine_config(), ctx.prep, rs)
     if path:
         save_candidates(path, ctx.cands, ctx.sel, {**ctx.cfg.source(), "selection": _sel_meta(ctx.sel)})
 
@@ -223,8 +258,6 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
         d = cfg.data
         dataset = load_data(d.path, d.split, query_column=d.query_column, answer_column=d.answer_column,
                             skip_invalid=d.skip_invalid)
-    if cfg.retrieve.engine == "ray":
-        return _run_ray(cfg, dataset, step, fp, action)
     keys = step_keys(cfg, data_hash(dataset))
     keep = reusable(cfg.out, cfg, keys) if cfg.out and action == "overwrite" else frozenset()
     room = claim(cfg.out, fp, action, keep) if cfg.out else contextlib.nullcontext()
@@ -238,7 +271,7 @@ def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys
     from hardneg.pipeline.mine import begin
 
     prep, t0 = begin(ds, cfg.mine_config(), step)
-    ctx = Context(cfg, ds, prep, retrievers)
+    ctx = Context(cfg, ds, prep, make_engine(cfg), retrievers)
     done, ran = finished(cfg.out, cfg, keys), {}
     redo = False
     for name in STEPS:
@@ -254,25 +287,8 @@ def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys
             mark_done(ctx.out / "steps" / name, keys[name], **extra)
         prep.timings.setdefault(name, time.perf_counter() - t1)
     res = MineResult(ctx.cands, ctx.sel, to_mined(ds, prep, ctx.cands, ctx.sel, cfg.mine_config()), ctx.excluded,
-                     exported=ctx.exported, timings=prep.timings, validation=ctx.validation, extra={"steps": ran})
+                     exported=ctx.exported, timings=prep.timings, validation=ctx.validation,
+                     extra={"steps": ran, **ctx.engine.info()})
     res.timings["total"] = time.perf_counter() - t0
     write_summary(res, cfg.mine_config())
     return res
-
-
-def _run_ray(cfg: PipelineConfig, ds: Dataset, step, fp: str, action: str) -> MineResult:
-    """The Ray engine: encoding, search and selection on the cluster; validation and export in the driver."""
-    from hardneg.rundir import claim
-    from hardneg.scale import RayOptions, mine_ray
-    from hardneg.validate.step import mine_step
-
-    v = cfg.validate
-    hook = mine_step([j.text for j in v.judges], [r.text for r in v.rules], v.combine, cfg.select.pos_score,
-                     cfg.out, cfg.source())
-    room = claim(cfg.out, fp, action) if cfg.out else contextlib.nullcontext()
-    with room:
-        if cfg.out:
-            dump(cfg, Path(cfg.out) / CONFIG)
-        return mine_ray(ds, cfg.mine_config(), RayOptions(address=cfg.retrieve.ray_address), progress=step,
-                        validate=hook)
-

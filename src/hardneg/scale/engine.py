@@ -1,4 +1,4 @@
-"""The mine pipeline on Ray: shards -> Ray Data encoding -> sharded top-k -> per-block selection -> export.
+"""The Ray engine: shards -> Ray Data encoding -> sharded top-k -> per-block selection (export in the driver).
 
 It reuses the single-process steps (hardneg.pipeline.steps) and swaps in a dense retriever whose encoding
 and search run on the cluster, so exact search with the same seed gives the same negatives.
@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from hardneg.data.model import Corpus, Dataset, Queries
+from hardneg.io import write_parquet
 from hardneg.scale.encode import encode_shards, shards_of
 from hardneg.scale.search import load_blocks, search_sharded
 from hardneg.scale.shards import SCHEMA, plan_shard_rows, write_shards
-from hardneg.io import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class RayDense:
         self.q_emb = np.concatenate([np.load(p) for p in paths[len(srcs):]])[:len(self.queries)]
 
     def _block_rows(self) -> int:
-        return self.opts.block_rows or max(256, min(8192, -(-len(self.queries) // 16)))
+        return block_rows(self.opts, len(self.queries))
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """float32 [N, dim] query embeddings (the ones encoded on the cluster in index())."""
@@ -149,34 +149,78 @@ class RayDense:
         return out
 
 
+def block_rows(opts: RayOptions, n_queries: int) -> int:
+    """Queries per search/selection block: opts.block_rows, else about 16 blocks of 256..8192 queries."""
+    return opts.block_rows or max(256, min(8192, -(-n_queries // 16)))
+
+
+class RayEngine:
+    """The engine contract on Ray: dense encoding and exact search on the cluster, BM25 in the driver,
+    selection as one Ray task per query block. Every block writes its output with a done marker (resumable)."""
+
+    name = "ray"
+
+    def __init__(self, opts: RayOptions | None, work: str | Path, corpus_source: str | None = None):
+        self.opts, self.work, self.corpus_source = opts or RayOptions(), Path(work), corpus_source
+        self.dense: list[RayDense] = []
+
+    def _connect(self) -> None:
+        from hardneg.scale.cluster import connect
+
+        connect(self.opts.address, self.opts.num_cpus, self.opts.object_store_mb)
+
+    def retrievers(self, cfg, prep, ready: list | None = None) -> list:
+        """The config's retrievers, each dense one swapped for a RayDense (its own work folder after the first)."""
+        from hardneg.pipeline.steps import make_retrievers
+        from hardneg.retrieve.dense import DenseRetriever
+
+        self._connect()
+        out = []
+        for r in ready if ready is not None else make_retrievers(cfg):
+            if isinstance(r, DenseRetriever):
+                work = self.work if not self.dense else self.work / f"retriever-{len(self.dense)}"
+                r = RayDense(r, prep.queries, work, self.opts, self.corpus_source)
+                self.dense.append(r)
+            out.append(r)
+        return out
+
+    def select(self, cands, cfg, prep, retrievers: list):
+        """select_step per query block on the cluster (hardneg.scale.select.select_blocks)."""
+        from hardneg.scale.select import select_blocks
+
+        self._connect()
+        return select_blocks(cands, cfg, prep, retrievers, self.work / "selected",
+                             block_rows(self.opts, len(prep.queries)))
+
+    def info(self) -> dict:
+        return {"engine": {"name": "ray", "shards": sum(len(d.shards) for d in self.dense),
+                           "work_dir": str(self.work)}}
+
+
 def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_source: str | None = None,
              progress=None, validate=None):
-    """hardneg.pipeline.mine.mine on a Ray cluster (one dense retriever, exact search); returns a MineResult.
+    """hardneg.pipeline.mine.mine on a Ray cluster (exact search); returns a MineResult.
 
     corpus_source: the corpus file/folder to shard (streamed), else the dataset's corpus is sharded.
     validate: mine()'s hook (dataset, candidates, selection) -> selection; it runs in the driver.
     """
     from hardneg.checks import check_ray
     from hardneg.pipeline.mine import begin, finish
-    from hardneg.pipeline.steps import build_candidates, make_retrievers
-    from hardneg.scale.cluster import connect
-    from hardneg.scale.select import select_blocks
+    from hardneg.pipeline.steps import build_candidates
     from hardneg.select.spec import parse_strategy
 
-    cfg, opts = config, opts or RayOptions()
+    cfg = config
     parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
     check_ray(cfg)
     step = progress or (lambda stage: None)
-    work = Path(opts.work_dir or (Path(cfg.out) / "ray" if cfg.out else "hardneg-ray"))
-    connect(opts.address, opts.num_cpus, opts.object_store_mb)
+    eng = RayEngine(opts, (opts and opts.work_dir) or (Path(cfg.out) / "ray" if cfg.out else "hardneg-ray"),
+                    corpus_source)
     prep, t0 = begin(dataset, cfg, step)
-    base = make_retrievers(cfg)[0]
-    rd = RayDense(base, prep.queries, work, opts, corpus_source)
+    rs = eng.retrievers(cfg, prep)
     step("retrieve")
-    cands, excluded = build_candidates(dataset, cfg, prep, [rd])
+    cands, excluded = build_candidates(dataset, cfg, prep, rs)
     step("select")
     t1 = time.perf_counter()
-    sel = select_blocks(cands, cfg, prep, rd, work / "selected", rd._block_rows())
+    sel = eng.select(cands, cfg, prep, rs)
     prep.timings["select"] = time.perf_counter() - t1
-    engine = {"name": "ray", "shards": len(rd.shards), "work_dir": str(work)}
-    return finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0, extra={"engine": engine})
+    return finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0, extra=eng.info())

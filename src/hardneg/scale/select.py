@@ -76,16 +76,16 @@ def concat(parts: list):
                      sum(p.padded for p in parts), sum(p.still_short for p in parts), sum(p.dropped for p in parts))
 
 
-def select_blocks(cands, cfg, prep, retriever, out_dir: str | Path, block_rows: int):
+def select_blocks(cands, cfg, prep, retrievers: list, out_dir: str | Path, block_rows: int):
     """Negatives for every query, one Ray task per block of `block_rows` queries; finished blocks are reused.
 
-    `random` (drawn from the whole corpus, scored by the retriever) runs in the driver: it has no candidates.
+    `random` (drawn from the whole corpus, scored by the retrievers) runs in the driver: it has no candidates.
     """
     from hardneg.pipeline.steps import select_step
     from hardneg.select.spec import parse_strategy
 
     if parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score).from_corpus:
-        return select_step(cands, cfg, prep, [retriever])
+        return select_step(cands, cfg, prep, retrievers)
     out = Path(out_dir)
     q = len(cands.query_ids)
     light = dataclasses.replace(prep, groups=np.zeros(0, np.int64), doc_texts=[])
