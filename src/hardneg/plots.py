@@ -20,7 +20,7 @@ def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
 
     No creation date or software tag goes into the file, so the same figure gives the same bytes.
     """
-    from hardneg.data.jsonl import atomic_write
+    from hardneg.io import atomic_write
 
     path = Path(path)
     fmt = path.suffix.lstrip(".") or "png"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from hardneg.checks import OptionError, check_out
-from hardneg.io import atomic_write, fingerprint  # noqa: F401 - fingerprint: what makes two runs the same
+from hardneg.io import atomic_write
 
 MANIFEST = ".hardneg-run.json"
 LOCK = ".hardneg.lock"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from hardneg.data.errors import DataError
-from hardneg.io import atomic_write, umask_mode  # noqa: F401 - re-exported: the one atomic write
+from hardneg.io import atomic_write, umask_mode  # noqa: F401 - re-exported for older callers
 
 
 def open_text(path: str | Path, mode: str = "rt"):

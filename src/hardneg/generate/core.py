@@ -12,7 +12,8 @@ import numpy as np
 
 from hardneg.data.beir import read_corpus, write_qrels, write_queries
 from hardneg.data.errors import DataError
-from hardneg.data.jsonl import atomic_write, find, write_jsonl
+from hardneg.data.jsonl import find, write_jsonl
+from hardneg.io import atomic_write
 from hardneg.data.model import Corpus, Queries
 from hardneg.generate import filters as F
 from hardneg.generate.run import GenConfig, GenStats, generate_rows

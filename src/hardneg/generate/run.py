@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from hardneg.data.jsonl import atomic_write, dumps, read_jsonl
+from hardneg.data.jsonl import dumps, read_jsonl
+from hardneg.io import atomic_write
 from hardneg.data.model import Corpus
 from hardneg.generate.prompts import clean_query
 from hardneg.llm.base import LLM, Prompt

@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hardneg.data.jsonl import atomic_write
+from hardneg.io import atomic_write
 from hardneg.llm.base import ChatBackend, LLMError
 from hardneg.paths import cache_dir
 

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from hardneg.data.jsonl import atomic_write
+from hardneg.io import atomic_write
 from hardneg.data.model import Dataset
 from hardneg.export import Mined, export
 from hardneg.pipeline.config import MineConfig

@@ -7,7 +7,8 @@ from typing import Sequence
 
 from hardneg.checks import check_mine
 from hardneg.pipeline.config import MineConfig
-from hardneg.rundir import fingerprint, plan
+from hardneg.io import fingerprint
+from hardneg.rundir import plan
 
 
 def mine_settings(cfg: MineConfig, source: dict, judges: Sequence[str] = (), rules: Sequence[str] = (),

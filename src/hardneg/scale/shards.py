@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 
 from hardneg.data.beir import doc_rows
 from hardneg.data.errors import DataError
-from hardneg.data.jsonl import atomic_write, find, read_jsonl
+from hardneg.data.jsonl import find, read_jsonl
+from hardneg.io import atomic_write
 from hardneg.data.model import Corpus
 from hardneg.io import write_parquet
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from hardneg.data.beir import load_beir
 from hardneg.data.errors import DataError
-from hardneg.data.jsonl import atomic_write
+from hardneg.io import atomic_write
 from hardneg.data.model import Dataset, Qrels
 from hardneg.train.losses import get_loss
 from hardneg.train.recipes import Recipe, build, load_groups, save_groups

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hardneg.data.jsonl import atomic_write
+from hardneg.io import atomic_write
 
 if TYPE_CHECKING:
     from rich.table import Table
