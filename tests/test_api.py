@@ -88,3 +88,15 @@ def test_out_writes_files_and_refuses_another_run(tiny_beir, tmp_path):
         hardneg.mine(tiny_beir, "bm25", num_negatives=3, formats=["flag"], out=out)
     hardneg.mine(tiny_beir, "bm25", num_negatives=3, formats=["triplet"], out=out, overwrite=True)
     assert not (out / "flag.jsonl").exists() and (out / "triplet.parquet").exists()
+
+
+def test_in_memory_dataset_with_out_resumes_steps(tiny_beir, tmp_path):
+    """A loaded Dataset (not a path) mined into a folder: the rerun reuses every step."""
+    from hardneg.data.beir import load_beir
+
+    ds, out = load_beir(tiny_beir, "train"), tmp_path / "run"
+    a = hardneg.mine(ds, "bm25", num_negatives=2, formats=["flag"], judges=["dup:exact"], out=out)
+    b = hardneg.mine(ds, "bm25", num_negatives=2, formats=["flag"], judges=["dup:exact"], out=out)
+    assert set(a.summary["steps"].values()) == {"ran"} and set(b.summary["steps"].values()) == {"reused"}
+    assert (out / "validation" / "audit.jsonl").exists()
+    assert a.to_dataset("flag").to_list() == b.to_dataset("flag").to_list()

@@ -162,7 +162,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
               "answer_column": positive_column or "answer", "skip_invalid": skip_invalid}
     pcfg = from_dict(flags_dict(cfg, source, judges, rules))
     # the out folder is planned before any data loads (refused if it holds another run)
-    planned = pipeline_plan(pcfg, overwrite) if out else ("", "new")
+    planned = pipeline_plan(pcfg, overwrite, check_data=isinstance(data, (str, Path))) if out else ("", "new")
     ds = to_hardneg(data, corpus, anchor_column=anchor_column, positive_column=positive_column, split=split,
                     skip_invalid=skip_invalid)
     cols = ("query", "positive")

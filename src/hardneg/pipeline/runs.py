@@ -23,19 +23,22 @@ def mine_settings(cfg: MineConfig, source: dict, judges: Sequence[str] = (), rul
 
 def mine_plan(cfg: MineConfig, source: dict, judges: Sequence[str] = (), rules: Sequence[str] = (),
               combine: str = "any", engine: str = "single", fusion_given: bool = False,
-              overwrite: bool = False) -> tuple[str, str]:
+              overwrite: bool = False, check_data: bool = True) -> tuple[str, str]:
     """Check everything (OptionError/DataError, nothing created); returns (fingerprint, 'new'|'resume'|'overwrite')."""
     from hardneg.data.load import source_kind
 
     check_mine(cfg, judges, rules, combine, engine, fusion_given)
-    if source.get("data"):
+    if check_data and source.get("data"):
         source_kind(source["data"])  # a missing file or folder, named
     fp = fingerprint(mine_settings(cfg, source, judges, rules, combine, engine))
     return fp, plan(cfg.out, fp, overwrite)
 
 
-def pipeline_plan(cfg, overwrite: bool = False) -> tuple[str, str]:
-    """mine_plan for a PipelineConfig: (fingerprint, 'new'|'resume'|'overwrite'); nothing created."""
+def pipeline_plan(cfg, overwrite: bool = False, check_data: bool = True) -> tuple[str, str]:
+    """mine_plan for a PipelineConfig: (fingerprint, 'new'|'resume'|'overwrite'); nothing created.
+
+    check_data=False when the caller passes a loaded dataset (data.path then only names it).
+    """
     v = cfg.validate
     return mine_plan(cfg.mine_config(), cfg.source(), [j.text for j in v.judges], [r.text for r in v.rules],
-                     v.combine, cfg.retrieve.engine, overwrite=overwrite)
+                     v.combine, cfg.retrieve.engine, overwrite=overwrite, check_data=check_data)

@@ -102,27 +102,21 @@ def hardneg_groups(ds: Dataset, recipe: Recipe, seed: int, progress: bool = Fals
                    export_dir: str | Path | None = None) -> Groups:
     """Negatives from hardneg's miner (retrievers -> strategy), then the validation judges if any.
 
-    With export_dir, the (validated) set is also exported there as ST triplets (HF dataset + parquet).
+    One pipeline run (hardneg.pipeline.runner.run); with export_dir it is the run folder: the (validated) set
+    is exported there as ST triplets (HF dataset + parquet), and a rerun reuses the steps that still apply.
     """
-    from hardneg.pipeline.config import MineConfig
-    from hardneg.pipeline.mine import mine, to_mined
+    from hardneg.pipeline.pipeline_config import from_dict
+    from hardneg.pipeline.runner import run
+    from hardneg.pipeline.runs import pipeline_plan
 
-    cfg = MineConfig(retrievers=list(recipe.retrievers), strategy=recipe.strategy,
-                     num_negatives=recipe.num_negatives, seed=seed, show_progress=progress)
-    res = mine(ds, cfg)
-    mined = res.mined
-    if recipe.validate:
-        from hardneg.pipeline.steps import prepare
-        from hardneg.validate.step import validate_selection
-
-        sel, _ = validate_selection(ds, res.candidates, res.selection, recipe.validate, recipe.rules,
-                                    out=export_dir)
-        mined = to_mined(ds, prepare(ds, cfg), res.candidates, sel, cfg)
-    if export_dir is not None:
-        from hardneg.export import export
-
-        export(mined, export_dir, ["triplet"])
-    return groups_from_mined(mined)
+    cfg = from_dict({"data": {"path": ds.name}, "retrieve": {"retrievers": list(recipe.retrievers)},
+                     "select": {"strategy": recipe.strategy, "num_negatives": recipe.num_negatives, "seed": seed},
+                     "validate": {"judges": list(recipe.validate), "rules": list(recipe.rules)},
+                     "export": {"formats": ["triplet"]}, "out": str(export_dir) if export_dir else None},
+                    f"recipes[{recipe.name}]")
+    cfg.show_progress = progress
+    planned = pipeline_plan(cfg, overwrite=True, check_data=False) if export_dir else ("", "new")
+    return groups_from_mined(run(cfg, ds, planned=planned).mined)
 
 
 def build(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False,
