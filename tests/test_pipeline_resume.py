@@ -93,3 +93,23 @@ def test_other_settings_are_refused_without_overwrite(tiny_beir, tmp_path):
     run(_config(tiny_beir, out))
     with pytest.raises(ValueError, match="--overwrite"):
         run(_config(tiny_beir, out, seed=5))
+
+
+def test_experiment_recipe_mines_through_the_pipeline(tiny_beir, tmp_path):
+    """A `hardneg` recipe runs the pipeline into its folder: validated triplets, an audit, steps reused on rerun."""
+    from hardneg.data.beir import load_beir
+    from hardneg.train.recipes import Recipe, hardneg_groups
+
+    ds = load_beir(tiny_beir, "train")
+    recipe = Recipe("hn", kind="hardneg", num_negatives=2, retrievers=["bm25"], strategy="top",
+                    validate=["dup:jaccard:0.2"])
+    out = tmp_path / "recipes" / "hn"
+    g = hardneg_groups(ds, recipe, seed=1, export_dir=out)
+    assert len(g) == 7 and (out / "triplet.parquet").exists() and (out / "validation" / "audit.jsonl").exists()
+    assert json.loads((out / "summary.json").read_text())["validation"]["judged"] > 0
+    again = hardneg_groups(ds, recipe, seed=1, export_dir=out)
+    assert set(_steps(out).values()) == {"reused"} and again.negatives == g.negatives
+    other = hardneg_groups(ds, Recipe("hn", kind="hardneg", num_negatives=2, retrievers=["bm25"], strategy="top",
+                                      validate=["dup:jaccard:0.9"]), seed=1, export_dir=out)
+    assert _steps(out) == {"retrieve": "reused", "select": "reused", "validate": "ran", "export": "ran"}
+    assert len(other) == len(g)
