@@ -26,6 +26,10 @@ def test_sections_hold_parsed_specs_and_round_trip_through_yaml(tmp_path):
     assert (m.strategy, m.num_negatives, m.seed, m.formats, m.out) == ("topk-percpos:0.95", 3, 7, ["flag", "triplet"],
                                                                        "run")
     assert from_dict({}) == PipelineConfig()
+    with_train = from_dict({**FULL, "train": {"epochs": 1, "loss": "gist", "guide": "mpnet"},
+                            "evaluate": {"baselines": ["bm25"]}})
+    assert with_train.train.epochs == 1 and with_train.evaluate.split == "test"
+    assert load(dump(with_train, tmp_path / "t.yaml")) == with_train
 
 
 @pytest.mark.parametrize("bad, where", [
@@ -38,6 +42,11 @@ def test_sections_hold_parsed_specs_and_round_trip_through_yaml(tmp_path):
     ({"retrieve": {"retrievers": ["bm25", "bm25"], "fusion": "avg"}}, "retrieve.fusion: 'avg' is not one of rrf"),
     ({"export": {"formats": ["csv"]}}, "export.formats: unknown format 'csv' (choose from triplet"),
     ({"retrieve": "bm25"}, "retrieve: must be a mapping"),
+    ({"train": {"epochs": -1}}, "train.epochs: must be a positive number"),
+    ({"train": {"loss": "bce"}}, "train.loss: 'bce' trains a reranker"),
+    ({"train": {"los": "mnrl"}}, "train.los: unknown key (choose from model, loss"),
+    ({"evaluate": {"split": "test"}}, "evaluate: scores the trained model: add a train section"),
+    ({"train": {}, "evaluate": {"baselines": ["sparse:x"]}}, "evaluate.baselines[0]"),
 ])
 def test_bad_config_names_file_key_and_choices(bad, where):
     with pytest.raises(ConfigError) as e:

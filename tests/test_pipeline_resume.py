@@ -113,3 +113,25 @@ def test_experiment_recipe_mines_through_the_pipeline(tiny_beir, tmp_path):
                                       validate=["dup:jaccard:0.9"]), seed=1, export_dir=out)
     assert _steps(out) == {"retrieve": "reused", "select": "reused", "validate": "ran", "export": "ran"}
     assert len(other) == len(g)
+
+
+def test_train_and_evaluate_steps(tiny_beir, tiny_bert, tmp_path):
+    """mine -> train (tiny BERT, one epoch) -> evaluate on the test split; a new eval setting reruns evaluate only."""
+    from conftest import write_tiny_beir
+
+    write_tiny_beir(tiny_beir, "test")
+    base = {"data": {"path": str(tiny_beir)}, "retrieve": {"retrievers": ["bm25"]}, "select": {"num_negatives": 2},
+            "export": {"formats": ["triplet"]},
+            "train": {"model": str(tiny_bert), "epochs": 1, "batch_size": 4, "max_seq_length": 32, "seed": 1},
+            "evaluate": {"split": "test", "metrics": ["ndcg@10"]}, "out": str(tmp_path / "run")}
+    out = tmp_path / "run"
+    res = run(from_dict(base))
+    assert res.summary["steps"]["train"] == "ran" and (out / "model" / "config.json").exists()
+    ev = json.loads((out / "eval.json").read_text())
+    assert ev["rows"][0]["name"] == "trained" and 0 <= ev["rows"][0]["ndcg@10"] <= 1
+    assert load(out / "config.yaml") == from_dict(base)
+    run(from_dict({**base, "evaluate": {"split": "test", "metrics": ["ndcg@10"], "baselines": ["bm25"]}}),
+        overwrite=True)
+    s = _steps(out)
+    assert s["train"] == "reused" and s["evaluate"] == "ran" and s["export"] == "reused"
+    assert [r["name"] for r in json.loads((out / "eval.json").read_text())["rows"]] == ["trained", "bm25"]

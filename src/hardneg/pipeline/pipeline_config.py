@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hardneg.pipeline.config import MineConfig
 from hardneg.select.spec import Strategy, parse_strategy
+from hardneg.train.trainer import TrainConfig
 from hardneg.validate.spec import JudgeSpec, RuleSpec, parse_judge, parse_rule
 
 CONFIG = "config.yaml"
@@ -76,6 +77,16 @@ class ExportSection:
     prompt: str = ""
 
 
+@dataclass
+class EvaluateSection:
+    """Score the trained model (and `baselines`, retriever specs) on `split` of the data; metrics in [0, 1]."""
+
+    split: str = "test"
+    metrics: list[str] = field(default_factory=lambda: ["ndcg@10", "mrr@10", "recall@100", "map@100"])
+    baselines: list[str] = field(default_factory=list)
+
+
+OPTIONAL = ("train", "evaluate")  # sections whose step runs only when the section is given
 SECTIONS = {"data": DataSection, "retrieve": RetrieveSection, "select": SelectSection,
             "validate": ValidateSection, "export": ExportSection}
 # MineConfig option (as check_mine names it) -> key path
@@ -95,6 +106,8 @@ class PipelineConfig:
     select: SelectSection = field(default_factory=SelectSection)
     validate: ValidateSection = field(default_factory=ValidateSection)
     export: ExportSection = field(default_factory=ExportSection)
+    train: TrainConfig | None = None  # fine-tune a bi-encoder on the exported negatives (None: no train step)
+    evaluate: EvaluateSection | None = None  # needs train
     out: str | None = None
     show_progress: bool = False
 
@@ -104,6 +117,9 @@ class PipelineConfig:
         d["select"]["strategy"] = d["select"].pop("spec")
         d["validate"]["judges"] = [j.text for j in self.validate.judges]
         d["validate"]["rules"] = [r.text for r in self.validate.rules]
+        for name in OPTIONAL:
+            if getattr(self, name) is not None:
+                d[name] = asdict(getattr(self, name))
         return {**d, "out": self.out}
 
     def mine_config(self) -> MineConfig:
@@ -161,8 +177,8 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
     if not isinstance(d, dict):
         raise _at(where, "(top)", "must be a mapping of sections")
     for k in d:
-        if k not in (*SECTIONS, "out"):
-            raise _at(where, k, f"unknown section (choose from {', '.join([*SECTIONS, 'out'])})")
+        if k not in (*SECTIONS, *OPTIONAL, "out"):
+            raise _at(where, k, f"unknown section (choose from {', '.join([*SECTIONS, *OPTIONAL, 'out'])})")
     raw = {name: _section(cls, d.get(name), name, where) for name, cls in SECTIONS.items()}
     v = raw["validate"]
     v["judges"] = _specs(v.get("judges", []), parse_judge, "validate.judges", where)
@@ -183,6 +199,9 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
         raise _at(where, "(top)", str(e)) from None
     if cfg.out is not None:
         cfg.out = str(cfg.out)
+    cfg.train, cfg.evaluate = _train(d.get("train"), where), _evaluate(d.get("evaluate"), where)
+    if cfg.evaluate is not None and cfg.train is None:
+        raise _at(where, "evaluate", "scores the trained model: add a train section")
     try:
         check_mine(cfg.mine_config(), [j.text for j in cfg.validate.judges], [r.text for r in cfg.validate.rules],
                    cfg.validate.combine, cfg.retrieve.engine, fusion_given=False)
@@ -190,6 +209,38 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
         msg = str(e).split(": ", 1)[1]
         raise _at(where, OPTION_KEYS.get(e.option, e.option), msg) from None
     return cfg
+
+
+def _train(raw, where: str) -> TrainConfig | None:
+    from hardneg.train.losses import get_loss
+
+    if raw is None:
+        return None
+    raw = _section(TrainConfig, raw, "train", where)
+    try:
+        cfg = TrainConfig(**raw)
+    except ValueError as e:
+        key = f"train.{e.field}" if getattr(e, "field", None) else "train"
+        raise _at(where, key, str(e).split(": ", 1)[-1]) from None
+    if get_loss(cfg.loss).cross:
+        raise _at(where, "train.loss", f"'{cfg.loss}' trains a reranker; the pipeline fine-tunes a bi-encoder "
+                                       f"(mnrl, cached-mnrl, gist, margin-mse, triplet, ...)")
+    return cfg
+
+
+def _evaluate(raw, where: str) -> EvaluateSection | None:
+    from hardneg.evaluate.metrics import metric_names
+    from hardneg.retrieve.spec import parse_retriever
+
+    if raw is None:
+        return None
+    sec = EvaluateSection(**_section(EvaluateSection, raw, "evaluate", where))
+    try:
+        metric_names(sec.metrics)
+    except ValueError as e:
+        raise _at(where, "evaluate.metrics", str(e)) from None
+    _specs(sec.baselines, parse_retriever, "evaluate.baselines", where)
+    return sec
 
 
 def load(path: str | Path) -> PipelineConfig:

@@ -1,4 +1,5 @@
-"""run(config): the one pipeline. Steps retrieve -> select -> validate (with judges) -> export, in order.
+"""run(config): the one pipeline. Steps retrieve -> select -> validate (with judges) -> export -> train ->
+evaluate (with their sections), in order.
 
 Each step is a function `(ctx) -> None` that reads its inputs from the context, writes its output atomically
 under `out/` and a done marker `out/steps/<step>.done` keyed by the fingerprint of its own config section and of
@@ -21,11 +22,12 @@ import numpy as np
 from hardneg.data.model import Dataset
 from hardneg.io import fingerprint, is_done, mark_done, read_done, write_npz
 from hardneg.pipeline.mine import MineResult, to_mined, validation_counts, write_summary
+from hardneg.pipeline.model_steps import EVAL, MODEL, evaluate, train
 from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
 from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, select_step
 from hardneg.select.negatives import Selection
 
-STEPS = ("retrieve", "select", "validate", "export")
+STEPS = ("retrieve", "select", "validate", "export", "train", "evaluate")
 PAUSE = "HARDNEG_PAUSE_AT"  # test hook: `STEP` makes that step touch $HARDNEG_PAUSE_FILE and sleep at a known point
 
 
@@ -64,6 +66,10 @@ def step_keys(cfg: PipelineConfig, content: str = "") -> dict[str, str]:
     if cfg.validate.enabled:
         keys["validate"] = last = fingerprint({"after": last, "validate": d["validate"]})
     keys["export"] = fingerprint({"after": last, "export": d["export"]})
+    if cfg.train is not None:
+        keys["train"] = fingerprint({"after": keys["export"], "train": d["train"]})
+    if cfg.evaluate is not None:
+        keys["evaluate"] = fingerprint({"after": keys["train"], "evaluate": d["evaluate"]})
     return keys
 
 
@@ -77,6 +83,8 @@ def outputs(step: str, cfg: PipelineConfig) -> list[str]:
         return ["candidates.npz"]
     if step == "validate":
         return ["steps/validate.npz", "validation"]
+    if step in ("train", "evaluate"):
+        return [MODEL if step == "train" else EVAL]
     return [f for fmt in parse_formats(cfg.export.formats)
             for f in (["flag.jsonl"] if fmt == "flag" else [fmt, f"{fmt}.parquet"])]
 
@@ -143,6 +151,8 @@ class Context:
     sel: Selection | None = None
     validation: dict = field(default_factory=dict)
     exported: dict = field(default_factory=dict)
+    trained: dict = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
 
     @property
     def out(self) -> Path | None:
@@ -233,7 +243,9 @@ def export(ctx: Context, load: bool) -> None:
             ctx.exported.update(write(mined, ctx.out, [fmt]))
 
 
-RUNNERS = {"retrieve": retrieve, "select": select, "validate": validate, "export": export}
+MARKED = {"export": lambda c: {"exported": c.exported}, "train": lambda c: {"trained": c.trained}}  # in markers
+RUNNERS = {"retrieve": retrieve, "select": select, "validate": validate, "export": export, "train": train,
+           "evaluate": evaluate}
 
 
 def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list | None = None, progress=None,
@@ -283,12 +295,12 @@ def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys
         RUNNERS[name](ctx, load=not redo)
         ran[name] = "ran" if redo else "reused"
         if redo and ctx.out:
-            extra = {"exported": ctx.exported} if name == "export" else {}
-            mark_done(ctx.out / "steps" / name, keys[name], **extra)
+            mark_done(ctx.out / "steps" / name, keys[name], **MARKED.get(name, lambda c: {})(ctx))
         prep.timings.setdefault(name, time.perf_counter() - t1)
     res = MineResult(ctx.cands, ctx.sel, to_mined(ds, prep, ctx.cands, ctx.sel, cfg.mine_config()), ctx.excluded,
                      exported=ctx.exported, timings=prep.timings, validation=ctx.validation,
-                     extra={"steps": ran, **ctx.engine.info()})
+                     extra={"steps": ran, **ctx.engine.info(),
+                            **{k: v for k, v in (("train", ctx.trained), ("eval", ctx.evaluation)) if v}})
     res.timings["total"] = time.perf_counter() - t0
     write_summary(res, cfg.mine_config())
     return res
