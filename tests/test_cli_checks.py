@@ -143,7 +143,8 @@ def test_validate_checks_specs_before_reading_the_run(tmp_path, args, option):
     _one_line_error(res, option)
 
 
-@pytest.mark.parametrize("cmd", ["generate", "mine", "eval", "validate", "report", "train", "experiment", "convert"])
+@pytest.mark.parametrize("cmd", ["generate", "mine", "run", "eval", "validate", "report", "train", "experiment",
+                                 "convert"])
 def test_every_help_fits_80_columns_without_bool_labels(cmd):
     res = runner.invoke(app, [cmd, "--help"], terminal_width=80)
     assert res.exit_code == 0

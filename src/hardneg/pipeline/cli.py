@@ -197,7 +197,7 @@ def run_config(pcfg, overwrite: bool = False):
 
 
 def run_cmd(
-    config: Path = typer.Argument(..., help="YAML pipeline config: sections data, retrieve, select, validate, export, out."),
+    config: Path = typer.Argument(..., help="YAML pipeline config: data, retrieve, select, validate, export, train, evaluate, out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in `out` with other settings (finished steps that still apply are reused)."),
 ) -> None:
     """Run the pipeline a YAML config describes (steps already finished in its out folder are reused)."""
