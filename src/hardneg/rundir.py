@@ -97,6 +97,9 @@ def claim(out: str | Path, fp: str, action: str) -> Iterator[Path]:
     p = Path(out)
     p.mkdir(parents=True, exist_ok=True)
     lock = p / LOCK
+    pid = _lock_pid(lock)  # another run may have started since plan()
+    if pid is not None and pid != os.getpid() and _alive(pid):
+        raise OptionError("--out", f"'{p}' is in use by another run (pid {pid}, {lock})")
     lock.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         if action == "overwrite":
