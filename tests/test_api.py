@@ -28,7 +28,8 @@ def _parity(model, **kw):
     return want, got.to_dataset(kw.get("output_format", "triplet"))
 
 
-@pytest.mark.parametrize("margin", [{"relative_margin": 0.05}, {"absolute_margin": 0.02}])
+@pytest.mark.parametrize("margin", [{"relative_margin": 0.05}, {"absolute_margin": 0.02},
+                                    {"relative_margin": 0.05, "range_min": 1}])
 def test_same_rows_as_mine_hard_negatives_tiny_model(tiny_bert, margin):
     from sentence_transformers import SentenceTransformer
 

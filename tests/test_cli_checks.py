@@ -149,3 +149,14 @@ def test_every_help_fits_80_columns_without_bool_labels(cmd):
     res = runner.invoke(app, [cmd, "--help"], terminal_width=80)
     assert res.exit_code == 0
     assert max(len(x) for x in res.output.splitlines()) <= 80 and "<bool>" not in res.output
+
+
+def test_typer_level_errors_are_one_line(tiny_beir, tmp_path):
+    """Values typer itself rejects (types, bounds, missing options) also print one `error:` line, exit 2."""
+    for args, says in ((["eval", "--data", str(tiny_beir), "--k", "0"], "'--k'"),
+                       (["mine", "--data", str(tiny_beir), "--depth", "x", "--out", str(tmp_path / "o")], "'--depth'"),
+                       (["mine"], "'--data'"), (["nosuch"], "nosuch")):
+        r = _cli(*args)
+        lines = [x for x in r.stderr.splitlines() if x.strip()]
+        assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:") and says in lines[0], r.stderr
+    assert not (tmp_path / "o").exists()

@@ -118,7 +118,12 @@ def _retriever(model: Any, batch_size: int) -> tuple[str, list | None]:
                 else f"dense:{model}"), None
     from hardneg.retrieve.dense import DenseRetriever
 
-    name = str(getattr(model, "name_or_path", "") or getattr(model.model_card_data, "base_model", "") or "model")
+    card = getattr(model, "model_card_data", None)
+    try:  # the folder or hub id the first module's transformer was loaded from
+        path = model[0].auto_model.config._name_or_path
+    except (AttributeError, IndexError, KeyError, TypeError):
+        path = None
+    name = str(getattr(card, "base_model", None) or path or "model")
     r = DenseRetriever(name, batch_size=batch_size, show_progress=False)
     r._model = model  # a loaded model: used as is, never reloaded
     return r.name, [r]

@@ -19,14 +19,34 @@ class App(typer.Typer):
     """The typer app; an unexpected exception prints one `error:` line and exits 1 (the traceback with --debug)."""
 
     def __call__(self, *args, **kwargs):
-        try:
+        if "standalone_mode" in kwargs:
             return super().__call__(*args, **kwargs)
+        try:
+            from typer._click import exceptions as click  # typer vendors click; its errors are these classes
+        except ImportError:  # typer versions that use click itself
+            from click import exceptions as click
+        abort = getattr(typer, "Abort", None) or click.Abort
+        try:
+            rc = super().__call__(*args, standalone_mode=False, **kwargs)
+        except click.NoArgsIsHelpError as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.UsageError as e:  # a bad option value: one line naming it
+            typer.echo(f"error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
         except Exception as e:  # noqa: BLE001 - the CLI boundary
             if DEBUG["on"]:
                 raise
             msg = (str(e).strip().splitlines() or [""])[0]
             typer.echo(f"error: {type(e).__name__}: {msg} (run with --debug for the traceback)", err=True)
             sys.exit(1)
+        sys.exit(rc if isinstance(rc, int) else 0)
 
 
 # plain (click) help: it wraps at the terminal width and shows no type labels on flags

@@ -41,6 +41,13 @@ def _lock_pid(lock: Path) -> int | None:
         return None
 
 
+def _check_lock(p: Path, option: str = "--out") -> None:
+    """OptionError when a live process other than this one holds the folder's lock."""
+    pid = _lock_pid(p / LOCK)
+    if pid is not None and pid != os.getpid() and _alive(pid):
+        raise OptionError(option, f"'{p}' is in use by another run (pid {pid}, {p / LOCK})")
+
+
 def read_manifest(out: Path) -> dict | None:
     try:
         return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
@@ -53,10 +60,7 @@ def plan(out: str | Path, fp: str, overwrite: bool = False, option: str = "--out
     p = check_out(out, option)
     if not p.is_dir():
         return "new"
-    lock = p / LOCK
-    pid = _lock_pid(lock)
-    if pid is not None and pid != os.getpid() and _alive(pid):
-        raise OptionError(option, f"'{p}' is in use by another run (pid {pid}, {lock})")
+    _check_lock(p, option)
     if not os.access(p, os.W_OK | os.X_OK):
         raise OptionError(option, f"'{p}' is not writable")
     entries = [e.name for e in p.iterdir() if e.name not in (LOCK, MANIFEST)]
@@ -111,6 +115,7 @@ def claim(out: str | Path, fp: str, action: str, keep: frozenset[str] = frozense
     p = Path(out)
     p.mkdir(parents=True, exist_ok=True)
     lock = p / LOCK
+    _check_lock(p)  # another run may have started since plan()
     lock.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         if action == "overwrite":
