@@ -135,3 +135,23 @@ def test_train_and_evaluate_steps(tiny_beir, tiny_bert, tmp_path):
     s = _steps(out)
     assert s["train"] == "reused" and s["evaluate"] == "ran" and s["export"] == "reused"
     assert [r["name"] for r in json.loads((out / "eval.json").read_text())["rows"]] == ["trained", "bm25"]
+
+
+@pytest.mark.integration  # loads the packaged SmolLM2 (GGUF) and generates
+def test_generate_feeds_mining_in_one_run(tiny_beir, tmp_path):
+    """generate (the packaged SmolLM2) -> mine the generated queries; a rerun reuses the generation."""
+    base = {"data": {"path": str(tiny_beir)},
+            "generate": {"backend": "local", "sample": 3, "max_tokens": 8, "filters": ["none"], "threads": 1},
+            "retrieve": {"retrievers": ["bm25"]}, "select": {"num_negatives": 2}, "export": {"formats": ["flag"]},
+            "out": str(tmp_path / "run")}
+    out = tmp_path / "run"
+    res = run(from_dict(base))
+    assert res.summary["steps"]["generate"] == "ran" and (out / "generated" / "queries.jsonl").exists()
+    rows = [json.loads(x) for x in (out / "flag.jsonl").read_text().splitlines()]
+    generated = {json.loads(x)["text"] for x in (out / "generated" / "queries.jsonl").read_text().splitlines()}
+    assert 0 < len(rows) <= 3 and {r["query"] for r in rows} <= generated
+    first = (out / "flag.jsonl").read_bytes()
+    run(from_dict({**base, "select": {"num_negatives": 2, "seed": 4}}), overwrite=True)
+    assert _steps(out) == {"generate": "reused", "retrieve": "reused", "select": "ran", "export": "ran"}
+    run(from_dict(base), overwrite=True)
+    assert (out / "flag.jsonl").read_bytes() == first

@@ -1,5 +1,6 @@
-"""The optional steps after export: train (fine-tune a bi-encoder on the mined negatives) and evaluate (score it,
-and any baselines, with ranx on a held-out split). Same contract as the mine steps: `step(ctx, load)`."""
+"""The optional steps around mining: generate (LLM queries for the corpus, before retrieve), train (fine-tune a
+bi-encoder on the mined negatives) and evaluate (score it, and any baselines, with ranx on a held-out split).
+train and evaluate have the mine steps' contract, `step(ctx, load)`; generate runs before the data is loaded."""
 
 from __future__ import annotations
 
@@ -9,7 +10,30 @@ from dataclasses import asdict
 
 from hardneg.io import atomic_dir, atomic_write, read_done
 
-MODEL, EVAL = "model", "eval.json"
+MODEL, EVAL, GENERATED = "model", "eval.json", "generated"
+
+
+def generate(cfg, out, progress=None) -> dict:
+    """Generate and filter queries for cfg.data.path's corpus into out/generated (a BEIR folder, `train` split).
+
+    Resumable on its own: finished generation shards in out/generated/.generate are reused. Returns counts.
+    """
+    from hardneg.generate.core import generate_dataset, load_corpus
+    from hardneg.generate.filters import parse_filters
+    from hardneg.generate.prompts import make_prompt
+    from hardneg.generate.run import GenConfig
+    from hardneg.llm import make_llm
+
+    g = cfg.generate
+    temp = g.temperature if g.temperature is not None else (0.0 if g.per_doc == 1 else 0.8)
+    opts = {"local": {"threads": g.threads or None}}.get(g.llm.kind, {})
+    llm = make_llm(g.llm, **opts)
+    gen = GenConfig(backend=g.backend, prompt=g.prompt, per_doc=g.per_doc, sample=g.sample, seed=g.seed,
+                    max_tokens=g.max_tokens, temperature=temp)
+    loaded = load_corpus(cfg.data.path, cfg.data.skip_invalid)
+    res = generate_dataset(cfg.data.path, llm, make_prompt(g.prompt), gen, out / GENERATED,
+                           parse_filters(g.filters), loaded=loaded)
+    return {"queries": res.kept, "documents": res.stats.documents}
 
 
 def train(ctx, load: bool) -> None:

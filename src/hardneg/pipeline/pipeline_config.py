@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from hardneg.llm.spec import LLMSpec
 from hardneg.pipeline.config import MineConfig
 from hardneg.select.spec import Strategy, parse_strategy
 from hardneg.train.trainer import TrainConfig
@@ -78,6 +79,26 @@ class ExportSection:
 
 
 @dataclass
+class GenerateSection:
+    """Generate queries for data.path's corpus with an LLM, then mine for them (see `hardneg generate`).
+
+    backend: the LLM spec (`local`, `local:gemma`, `openai:URL[:MODEL]`, `hf:MODEL`), parsed into `llm`.
+    filters: as `--filter` ([] = the defaults, [none] = keep every query).
+    """
+
+    backend: str = "local"
+    prompt: str = "inpars"
+    per_doc: int = 1
+    sample: int = 0
+    seed: int = 0
+    max_tokens: int = 48
+    temperature: float | None = None
+    filters: list[str] = field(default_factory=list)
+    threads: int = 0
+    llm: LLMSpec = field(default_factory=lambda: LLMSpec("local"))
+
+
+@dataclass
 class EvaluateSection:
     """Score the trained model (and `baselines`, retriever specs) on `split` of the data; metrics in [0, 1]."""
 
@@ -86,7 +107,7 @@ class EvaluateSection:
     baselines: list[str] = field(default_factory=list)
 
 
-OPTIONAL = ("train", "evaluate")  # sections whose step runs only when the section is given
+OPTIONAL = ("generate", "train", "evaluate")  # sections whose step runs only when the section is given
 SECTIONS = {"data": DataSection, "retrieve": RetrieveSection, "select": SelectSection,
             "validate": ValidateSection, "export": ExportSection}
 # MineConfig option (as check_mine names it) -> key path
@@ -102,6 +123,7 @@ class PipelineConfig:
     """Every setting of a pipeline run; `out` is the run folder (None: in memory only)."""
 
     data: DataSection = field(default_factory=DataSection)
+    generate: GenerateSection | None = None  # queries from an LLM first (None: mine the data's own queries)
     retrieve: RetrieveSection = field(default_factory=RetrieveSection)
     select: SelectSection = field(default_factory=SelectSection)
     validate: ValidateSection = field(default_factory=ValidateSection)
@@ -120,6 +142,8 @@ class PipelineConfig:
         for name in OPTIONAL:
             if getattr(self, name) is not None:
                 d[name] = asdict(getattr(self, name))
+        if self.generate is not None:
+            del d["generate"]["llm"]
         return {**d, "out": self.out}
 
     def mine_config(self) -> MineConfig:
@@ -148,7 +172,7 @@ def _section(cls, raw, name: str, where: str) -> dict:
         return {}
     if not isinstance(raw, dict):
         raise _at(where, name, f"must be a mapping, got {type(raw).__name__}")
-    names = [f.name for f in fields(cls) if f.name not in ("strategy", "spec")] + (
+    names = [f.name for f in fields(cls) if f.name not in ("strategy", "spec", "llm")] + (
         ["strategy"] if cls is SelectSection else [])
     for k in raw:
         if k not in names:
@@ -200,6 +224,7 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
     if cfg.out is not None:
         cfg.out = str(cfg.out)
     cfg.train, cfg.evaluate = _train(d.get("train"), where), _evaluate(d.get("evaluate"), where)
+    cfg.generate = _generate(d.get("generate"), where)
     if cfg.evaluate is not None and cfg.train is None:
         raise _at(where, "evaluate", "scores the trained model: add a train section")
     try:
@@ -226,6 +251,30 @@ def _train(raw, where: str) -> TrainConfig | None:
         raise _at(where, "train.loss", f"'{cfg.loss}' trains a reranker; the pipeline fine-tunes a bi-encoder "
                                        f"(mnrl, cached-mnrl, gist, margin-mse, triplet, ...)")
     return cfg
+
+
+def _generate(raw, where: str) -> GenerateSection | None:
+    from hardneg.generate.filters import parse_filters
+    from hardneg.generate.prompts import make_prompt
+    from hardneg.llm.spec import parse_llm_spec
+
+    if raw is None:
+        return None
+    raw = _section(GenerateSection, raw, "generate", where)
+    raw.pop("llm", None)
+    sec = GenerateSection(**raw)
+    for key, check in (("backend", lambda: parse_llm_spec(sec.backend)), ("prompt", lambda: make_prompt(sec.prompt)),
+                       ("filters", lambda: parse_filters(sec.filters))):
+        try:
+            got = check()
+        except ValueError as e:
+            raise _at(where, f"generate.{key}", str(e)) from None
+        if key == "backend":
+            sec.llm = got
+    for key in ("per_doc", "max_tokens"):
+        if getattr(sec, key) < 1:
+            raise _at(where, f"generate.{key}", f"must be >= 1, got {getattr(sec, key)}")
+    return sec
 
 
 def _evaluate(raw, where: str) -> EvaluateSection | None:

@@ -1,5 +1,5 @@
-"""run(config): the one pipeline. Steps retrieve -> select -> validate (with judges) -> export -> train ->
-evaluate (with their sections), in order.
+"""run(config): the one pipeline. Steps generate -> retrieve -> select -> validate (with judges) -> export ->
+train -> evaluate (the optional ones with their sections), in order.
 
 Each step is a function `(ctx) -> None` that reads its inputs from the context, writes its output atomically
 under `out/` and a done marker `out/steps/<step>.done` keyed by the fingerprint of its own config section and of
@@ -22,7 +22,7 @@ import numpy as np
 from hardneg.data.model import Dataset
 from hardneg.io import fingerprint, is_done, mark_done, read_done, write_npz
 from hardneg.pipeline.mine import MineResult, to_mined, validation_counts, write_summary
-from hardneg.pipeline.model_steps import EVAL, MODEL, evaluate, train
+from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, generate, train
 from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
 from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, select_step
 from hardneg.select.negatives import Selection
@@ -118,8 +118,8 @@ class SingleEngine:
     def retrievers(self, cfg, prep: Prep, ready: list | None = None) -> list:
         return ready if ready is not None else make_retrievers(cfg)
 
-    def select(self, cands, cfg, prep: Prep, retrievers: list) -> Selection:
-        return select_step(cands, cfg, prep, retrievers)
+    def select(self, cands, cfg, prep: Prep, retrievers: list, st=None) -> Selection:
+        return select_step(cands, cfg, prep, retrievers, st)
 
     def info(self) -> dict:
         return {}
@@ -178,7 +178,8 @@ def retrieve(ctx: Context, load: bool) -> None:
         ctx.cands, _, meta = load_candidates(path)
         ctx.excluded = meta["excluded"]
         return
-    ctx.cands, ctx.excluded = build_candidates(ctx.ds, ctx.cfg.mine_config(), ctx.prep, ctx.models())
+    ctx.cands, ctx.excluded = build_candidates(ctx.ds, ctx.cfg.mine_config(), ctx.prep, ctx.models(),
+                                               ctx.cfg.select.strategy)
     ctx.indexed = True
     pause("retrieve")
     if path:
@@ -199,7 +200,7 @@ def select(ctx: Context, load: bool) -> None:
         for r in rs:
             r.index(ctx.ds.corpus)
         ctx.indexed = True
-    ctx.sel = ctx.engine.select(ctx.cands, ctx.cfg.mine_config(), ctx.prep, rs)
+    ctx.sel = ctx.engine.select(ctx.cands, ctx.cfg.mine_config(), ctx.prep, rs, ctx.cfg.select.strategy)
     if path:
         save_candidates(path, ctx.cands, ctx.sel, {**ctx.cfg.source(), "selection": _sel_meta(ctx.sel)})
 
@@ -263,28 +264,62 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
     cfg = config
     step = progress or (lambda name: None)
     fp, action = planned or pipeline_plan(cfg, overwrite)
-    if dataset is None:
+    gen_key = gen_done = None
+    if cfg.generate is not None:
+        if not cfg.out:
+            raise ValueError("generate: the generated queries are written into the run folder; give out")
+        gen_key = generate_key(cfg)
+        gen_done = is_done(Path(cfg.out) / "steps/generate", gen_key, [Path(cfg.out) / GENERATED])
+        dataset = _generated(cfg) if gen_done else None
+    elif dataset is None:
         from hardneg.data.load import load_data
 
         step("load data")
         d = cfg.data
         dataset = load_data(d.path, d.split, query_column=d.query_column, answer_column=d.answer_column,
                             skip_invalid=d.skip_invalid)
-    keys = step_keys(cfg, data_hash(dataset))
-    keep = reusable(cfg.out, cfg, keys) if cfg.out and action == "overwrite" else frozenset()
+    keys = step_keys(cfg, data_hash(dataset)) if dataset is not None else {}
+    keep = frozenset()
+    if cfg.out and action == "overwrite":
+        keep = (reusable(cfg.out, cfg, keys) if keys else frozenset()) | (
+            {GENERATED, "steps/generate.done"} if gen_done else set())
     room = claim(cfg.out, fp, action, keep) if cfg.out else contextlib.nullcontext()
     with room:
         if cfg.out:
             dump(cfg, Path(cfg.out) / CONFIG)
-        return _steps(cfg, dataset, retrievers, step, keys)
+        ran = {}
+        if cfg.generate is not None:
+            ran["generate"] = "reused" if gen_done else "ran"
+            if not gen_done:
+                step("generate")
+                info = generate(cfg, Path(cfg.out))
+                mark_done(Path(cfg.out) / "steps/generate", gen_key, **info)
+                dataset = _generated(cfg)
+                keys = step_keys(cfg, data_hash(dataset))
+        return _steps(cfg, dataset, retrievers, step, keys, ran)
 
 
-def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys: dict[str, str]) -> MineResult:
+def generate_key(cfg: PipelineConfig) -> str:
+    """The generate step's key: the corpus it reads and its own section."""
+    d = cfg.to_dict()
+    src = Path(cfg.data.path)
+    data = {"path": str(src.resolve()) if src.exists() else cfg.data.path, "skip_invalid": cfg.data.skip_invalid}
+    return fingerprint({"data": data, "generate": d["generate"]})
+
+
+def _generated(cfg: PipelineConfig) -> Dataset:
+    from hardneg.data.beir import load_beir
+
+    return load_beir(Path(cfg.out) / GENERATED, "train")
+
+
+def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys: dict[str, str],
+           ran: dict[str, str]) -> MineResult:
     from hardneg.pipeline.mine import begin
 
     prep, t0 = begin(ds, cfg.mine_config(), step)
     ctx = Context(cfg, ds, prep, make_engine(cfg), retrievers)
-    done, ran = finished(cfg.out, cfg, keys), {}
+    done = finished(cfg.out, cfg, keys)
     redo = False
     for name in STEPS:
         if name not in keys:

@@ -82,9 +82,13 @@ def make_retrievers(cfg: MineConfig) -> list:
     return [make_retriever(s, **opts) for s in cfg.retrievers]
 
 
-def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list) -> tuple[Candidates, dict]:
-    """Index, search and fuse; drop excluded docs; score the positives. Returns (Candidates, exclusion counts)."""
-    st = parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
+def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list,
+                     st: Strategy | None = None) -> tuple[Candidates, dict]:
+    """Index, search and fuse; drop excluded docs; score the positives. Returns (Candidates, exclusion counts).
+
+    `st`: the parsed strategy (parsed from cfg when None); it sets the default search depth.
+    """
+    st = st or parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
     depth = min(cfg.depth or default_depth(st, cfg.num_negatives, prep.excl.shape[1]), len(ds.corpus))
     t, runs = prep.timings, []
     for r in retrievers:
@@ -140,9 +144,11 @@ def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list)
     return cands, excluded
 
 
-def select_step(cands: Candidates, cfg: MineConfig, prep: Prep, retrievers: list | None = None) -> Selection:
-    """Choose negatives by cfg.strategy; `random` draws from the whole corpus, scored in the miner's units."""
-    st = parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
+def select_step(cands: Candidates, cfg: MineConfig, prep: Prep, retrievers: list | None = None,
+                st: Strategy | None = None) -> Selection:
+    """Choose negatives by cfg.strategy (or the parsed `st`); `random` draws from the whole corpus, scored in
+    the miner's units."""
+    st = st or parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
     if not st.from_corpus:
         groups = np.where(cands.rows >= 0, prep.groups[np.maximum(cands.rows, 0)], -1) if cfg.dedup_negatives else None
         return select_negatives(cands, st, cfg.num_negatives, pos_score=cfg.pos_score, short=cfg.short,

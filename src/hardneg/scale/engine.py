@@ -184,8 +184,9 @@ class RayEngine:
             out.append(r)
         return out
 
-    def select(self, cands, cfg, prep, retrievers: list):
-        """select_step per query block on the cluster (hardneg.scale.select.select_blocks)."""
+    def select(self, cands, cfg, prep, retrievers: list, st=None):
+        """select_step per query block on the cluster (hardneg.scale.select.select_blocks); `st` is parsed from
+        cfg in each task (a Strategy is small, but cfg is what the block key hashes)."""
         from hardneg.scale.select import select_blocks
 
         self._connect()
