@@ -121,7 +121,7 @@ def mine(
 
     if config is None:
         if data is None or out is None:
-            fail(ValueError(f"{'--data' if data is None else '--out'}: required (or give --config FILE)"))
+            fail(ValueError(f"Missing option '{'--data' if data is None else '--out'}' (or give --config FILE)"))
         cfg = MineConfig(retrievers=retriever, fusion=fusion or "rrf", strategy=strategy,
                          num_negatives=num_negatives, depth=depth, seed=seed, pos_score=pos_score, short=short,
                          min_score=min_score, max_score=max_score, formats=fmt, out=str(out),
