@@ -1,7 +1,7 @@
 """run(config): the one pipeline. Steps generate -> retrieve -> select -> validate (with judges) -> export ->
 train -> evaluate (the optional ones with their sections), in order.
 
-Each step is a function `(ctx) -> None` that reads its inputs from the context, writes its output atomically
+Each step is a function `(ctx, load) -> None` that reads its inputs from the context, writes its output atomically
 under `out/` and a done marker `out/steps/<step>.done` keyed by the fingerprint of its own config section and of
 the steps it depends on. A rerun loads finished steps instead of running them; a changed setting redoes that
 step and everything after it, nothing before. Without `out` everything stays in memory.
