@@ -51,7 +51,7 @@ def test_resume_equals_uninterrupted(tiny_beir, tmp_path, local_llm):
     with pytest.raises(Crash):
         generate_dataset(tiny_beir, local_llm, build, _cfg(), tmp_path / "b", filters, crash_after_first_shard,)
     work = tmp_path / "b" / ".generate"
-    assert sorted(p.name for p in work.glob("*.done")) == ["shard-00000.done"]
+    assert sorted(p.name for p in work.glob("*.done")) == ["shard-00000.jsonl.done"]
     calls = []
     orig = local_llm.generate
     local_llm.generate = lambda prompts, **kw: calls.append(len(prompts)) or orig(prompts, **kw)

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from hardneg.data.jsonl import dumps, read_jsonl
-from hardneg.io import atomic_write
+from hardneg.io import atomic_write, fingerprint, is_done, mark_done
 from hardneg.data.model import Corpus
 from hardneg.generate.prompts import clean_query
 from hardneg.llm.base import LLM, Prompt
@@ -92,13 +92,14 @@ def generate_rows(corpus: Corpus, llm: LLM, build: Callable[[str, str], Prompt],
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     rows = sample_rows(len(corpus), cfg.sample, cfg.seed)
-    _check_state(work, _fingerprint(cfg, rows, corpus))
+    run_fp = _fingerprint(cfg, rows, corpus)
+    _check_state(work, run_fp)
     stats, out, t0 = GenStats(documents=len(rows)), [], time.perf_counter()
     step = max(1, cfg.checkpoint_every)
     for s, start in enumerate(range(0, len(rows), step)):
-        shard, done = work / f"shard-{s:05d}.jsonl", work / f"shard-{s:05d}.done"
-        part = rows[start:start + step]
-        if done.exists() and shard.exists():
+        shard, part = work / f"shard-{s:05d}.jsonl", rows[start:start + step]
+        key = fingerprint({"run": run_fp, "shard": s, "rows": part.tolist()})  # the one done-marker scheme
+        if is_done(shard, key):
             got = [obj for _, obj in read_jsonl(shard)]
             stats.resumed_docs += len(part)
             if on_progress:
@@ -107,8 +108,7 @@ def generate_rows(corpus: Corpus, llm: LLM, build: Callable[[str, str], Prompt],
             got = _run_shard(corpus, part, llm, build, cfg, stats, on_progress, batch)
             with atomic_write(shard) as f:
                 f.writelines(dumps(r) + "\n" for r in got)
-            with atomic_write(done) as f:
-                f.write(f"{len(part)}\n")
+            mark_done(shard, key, documents=len(part))
         out.extend(got)
     stats.generated = len(out)
     stats.malformed = sum(not r["ok"] for r in out)
