@@ -15,7 +15,7 @@ import numpy as np
 
 from hardneg.data.beir import load_beir
 from hardneg.data.errors import DataError
-from hardneg.io import atomic_write
+from hardneg.io import atomic_write, clear, done_path, fingerprint, is_done, mark_done
 from hardneg.data.model import Dataset, Qrels
 from hardneg.train.losses import get_loss
 from hardneg.train.recipes import Recipe, build, load_groups, save_groups
@@ -256,28 +256,22 @@ def _dataset_key(exp: Experiment) -> str:
     return str(p.resolve()) if p.exists() else exp.dataset
 
 
-def _reusable(marker: Path, saved: Path, config: dict, what: str) -> bool:
-    """True when `marker` exists and `saved` holds `config`; a stale marker is removed so it is redone."""
-    if not marker.exists():
-        return False
-    if saved.exists() and json.loads(saved.read_text(encoding="utf-8")) == json.loads(json.dumps(config)):
+def _reusable(path: Path, config: dict, what: str) -> bool:
+    """True when `path` is done with `config` (io done marker); a stale result is removed so it is redone."""
+    if is_done(path, fingerprint(config)):
         log.info("skip %s (done)", what)
         return True
-    log.warning("%s was done with another config; redoing it", what)
-    marker.unlink()
+    if path.exists() or done_path(path).exists():
+        log.warning("%s was done with another config; redoing it", what)
+        clear(path)
     return False
 
 
-def _save_config(saved: Path, config: dict) -> None:
-    with atomic_write(saved) as f:
-        f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
-
-
-def _write_row(marker: Path, saved: Path, config: dict, row: dict) -> None:
-    """The config first, then the row: a marker never exists without the config it was made with."""
-    _save_config(saved, config)
-    with atomic_write(marker) as f:
+def _write_row(path: Path, config: dict, row: dict) -> None:
+    """The row, then its done marker (holding the config it was made with)."""
+    with atomic_write(path) as f:
         f.write(json.dumps(row, indent=2) + "\n")
+    mark_done(path, fingerprint(config), config=config)
 
 
 def run_cell(exp: Experiment, cell: Cell, get_groups, test: Dataset, out: Path, overrides: dict,
@@ -289,7 +283,7 @@ def run_cell(exp: Experiment, cell: Cell, get_groups, test: Dataset, out: Path, 
     cdir = out / "cells" / cell.key
     done = cdir / "done.json"
     config = _cell_config(exp, cell, overrides, quick)
-    if _reusable(done, cdir / "config.json", config, cell.key):
+    if _reusable(done, config, cell.key):
         return json.loads(done.read_text(encoding="utf-8"))
     tcfg = TrainConfig(**config["train"])
     groups = get_groups()
@@ -302,7 +296,7 @@ def run_cell(exp: Experiment, cell: Cell, get_groups, test: Dataset, out: Path, 
     row = {"cell": cell.key, "kind": "reranker" if cell.cross else "bi-encoder", "model": cell.model,
            "recipe": cell.recipe, "loss": cell.loss, **{m: round(v, 4) for m, v in metrics.items()},
            "train_s": round(res.seconds, 1), "train_rows": res.rows}
-    _write_row(done, cdir / "config.json", config, row)
+    _write_row(done, config, row)
     return row
 
 
@@ -317,8 +311,7 @@ def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len:
         path = out / "baselines" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", m) + ".json")
         config = {"model": m, "eval_max_seq_length": eval_len, "rerank_top": top if kind == "bm25" else None,
                   "quick": quick, "dataset": _dataset_key(exp), "split": exp.test_split}
-        saved = path.with_suffix(".config.json")
-        if _reusable(path, saved, config, f"zero-shot {m}"):
+        if _reusable(path, config, f"zero-shot {m}"):
             rows.append(json.loads(path.read_text(encoding="utf-8")))
             continue
         if kind == "bi-encoder":
@@ -327,7 +320,7 @@ def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len:
             met = evaluate_rerank(None, test, top)
         row = {"cell": f"zero-shot__{m}", "kind": kind, "model": m, "recipe": "zero-shot", "loss": "-",
                **{k: round(v, 4) for k, v in met.items()}, "train_s": 0.0, "train_rows": 0}
-        _write_row(path, saved, config, row)
+        _write_row(path, config, row)
         rows.append(row)
     return rows
 
@@ -382,13 +375,12 @@ def _recipe_groups(exp: Experiment, name: str, train: Dataset, out: Path, seed: 
     gpath = out / "recipes" / f"{name}.jsonl.gz"
     config = {"recipe": exp.recipes[name].to_dict(), "seed": seed, "quick": exp.quick if quick else None,
               "dataset": _dataset_key(exp), "split": exp.train_split}
-    saved = out / "recipes" / f"{name}.config.json"
-    if _reusable(gpath, saved, config, f"recipe {name}"):
+    if _reusable(gpath, config, f"recipe {name}"):
         return load_groups(gpath)
     t0 = time.perf_counter()
     g = build(train, exp.recipes[name], seed, export_dir=out / "recipes" / name)
     log.info("recipe %s: %d groups, %d negatives, built in %.1fs", name, len(g), g.n_negatives(),
              time.perf_counter() - t0)
     save_groups(gpath, g)
-    _save_config(saved, config)
+    mark_done(gpath, fingerprint(config), config=config)
     return g
