@@ -1,5 +1,5 @@
 """The engine contract: one config gives the same exports, audit and selections on the single-process and the
-Ray engine (bm25 + dense RRF, topk-percpos, a dup judge, flag and triplet exports)."""
+Ray engine (bm25 + dense RRF, topk-percpos, a teacher and a dup judge, flag and triplet exports)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_single_and_ray_engines_write_the_same_files(cluster, scifact_dir, minil
                        "retrieve": {"retrievers": ["bm25", f"dense:{minilm_path}"], "fusion": "rrf",
                                     "engine": engine},
                        "select": {"strategy": "topk-percpos:0.95", "num_negatives": 4, "seed": 3},
-                       "validate": {"judges": ["dup:jaccard:0.6"]},
+                       "validate": {"judges": [f"teacher:{minilm_path}", "dup:jaccard:0.6"]},
                        "export": {"formats": ["flag", "triplet"]}, "out": str(outs[engine])}))
     a, b = _files(outs["single"]), _files(outs["ray"])
     assert {"flag.jsonl", "triplet.parquet", "candidates.npz", "validation/audit.parquet"} <= set(a)
