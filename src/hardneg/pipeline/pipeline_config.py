@@ -174,9 +174,20 @@ def _section(cls, raw, name: str, where: str) -> dict:
         raise _at(where, name, f"must be a mapping, got {type(raw).__name__}")
     names = [f.name for f in fields(cls) if f.name not in ("strategy", "spec", "llm")] + (
         ["strategy"] if cls is SelectSection else [])
-    for k in raw:
+    types = {f.name: str(f.type) for f in fields(cls)}
+    for k, v in raw.items():
         if k not in names:
             raise _at(where, f"{name}.{k}", f"unknown key (choose from {', '.join(names)})")
+        want = types.get(k, "").replace(" | None", "")
+        if v is None and "None" in types.get(k, ""):
+            continue
+        ok = {"int": isinstance(v, int) and not isinstance(v, bool), "bool": isinstance(v, bool),
+              "float": isinstance(v, (int, float)) and not isinstance(v, bool), "str": isinstance(v, str),
+              "list[str]": isinstance(v, (list, str))}.get(want, True)
+        if not ok:
+            kind = {"int": "an integer", "bool": "true or false", "float": "a number", "str": "a string",
+                    "list[str]": "a list"}[want]
+            raise _at(where, f"{name}.{k}", f"must be {kind}, got {v!r}")
     return dict(raw)
 
 
