@@ -68,3 +68,19 @@ def test_single_and_ray_engines_write_the_same_files(cluster, scifact_dir, minil
     assert s["engine"]["name"] == "ray" and s["engine"]["shards"] >= 1 and s["validation"]["judged"] > 0
     assert (outs["ray"] / "ray" / "selected").is_dir()  # selection ran as Ray tasks
     assert json.loads((outs["single"] / "summary.json").read_text())["negatives"] == s["negatives"] > 0
+
+
+def test_bm25_query_blocks_on_ray_equal_single_search(cluster, tiny_beir):
+    from hardneg.data.beir import load_beir
+    from hardneg.retrieve.bm25 import BM25Retriever
+    from hardneg.scale.bm25 import RayBM25
+
+    ds = load_beir(tiny_beir, "train")
+    one = BM25Retriever()
+    one.index(ds.corpus)
+    blocks = RayBM25(BM25Retriever(), block_rows=4)  # 6 queries: 2 blocks
+    blocks.index(ds.corpus)
+    a, b = one.search(ds.queries, 12), blocks.search(ds.queries, 12)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert b.name == "bm25" and b.query_ids == a.query_ids

@@ -20,6 +20,24 @@ log = logging.getLogger(__name__)
 BLOCK = 1 << 25  # dense score cells per query block (128 MB of float32)
 
 
+def topk_bm25(qm: sp.csr_matrix, m: sp.csr_matrix, extra: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (rows int64, scores float32 BM25 units) of query token counts `qm` [Q, vocab] against the score
+    matrix `m` [vocab, docs]; docs with score 0 are left out (-1 / -inf). Each query row is independent."""
+    nd = m.shape[1]
+    rows = np.full((qm.shape[0], k), -1, dtype=np.int64)
+    scores = np.full((qm.shape[0], k), -np.inf, dtype=np.float32)
+    step = max(1, BLOCK // max(nd, 1))
+    for q0 in range(0, qm.shape[0], step):
+        hit = (qm[q0:q0 + step] @ m).toarray().astype(np.float32)
+        dense = np.where(hit > 0, hit, -np.inf).astype(np.float32)
+        if extra is not None:
+            dense += extra[q0:q0 + step, None]
+        r, s = topk_from_scores(dense, k)
+        r[np.isneginf(s)] = -1
+        rows[q0:q0 + len(r)], scores[q0:q0 + len(r)] = r, s
+    return rows, scores
+
+
 class BM25Retriever:
     """Okapi BM25 (Lucene variant by default). Scores are BM25 sums (>= 0, unbounded)."""
 
@@ -88,19 +106,7 @@ class BM25Retriever:
         """Top-k corpus rows per query by BM25 score; docs with score 0 are left out."""
         self._need_index()
         qm = self.query_matrix(queries.texts)
-        extra = self._extra(qm)
-        nd = self._m.shape[1]
-        rows = np.full((len(queries), k), -1, dtype=np.int64)
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        step = max(1, BLOCK // max(nd, 1))
-        for q0 in range(0, len(queries), step):
-            hit = (qm[q0:q0 + step] @ self._m).toarray().astype(np.float32)
-            dense = np.where(hit > 0, hit, -np.inf).astype(np.float32)
-            if extra is not None:
-                dense += extra[q0:q0 + step, None]
-            r, s = topk_from_scores(dense, k)
-            r[np.isneginf(s)] = -1
-            rows[q0:q0 + len(r)], scores[q0:q0 + len(r)] = r, s
+        rows, scores = topk_bm25(qm, self._m, self._extra(qm), k)
         return Run(list(queries.ids), rows, scores, self.corpus.ids, self.name)
 
     def score_pairs(self, queries: Queries, q_rows: np.ndarray, d_rows: np.ndarray) -> np.ndarray:

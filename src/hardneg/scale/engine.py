@@ -155,8 +155,8 @@ def block_rows(opts: RayOptions, n_queries: int) -> int:
 
 
 class RayEngine:
-    """The engine contract on Ray: dense encoding and exact search on the cluster, BM25 in the driver,
-    selection as one Ray task per query block. Every block writes its output with a done marker (resumable)."""
+    """The engine contract on Ray: dense encoding and exact search on the cluster, BM25 searched in query blocks
+    against one index in the object store, selection as one Ray task per query block."""
 
     name = "ray"
 
@@ -170,14 +170,20 @@ class RayEngine:
         connect(self.opts.address, self.opts.num_cpus, self.opts.object_store_mb)
 
     def retrievers(self, cfg, prep, ready: list | None = None) -> list:
-        """The config's retrievers, each dense one swapped for a RayDense (its own work folder after the first)."""
+        """The config's retrievers on the cluster: dense ones as RayDense (its own work folder after the first),
+        BM25 as RayBM25."""
         from hardneg.pipeline.steps import make_retrievers
         from hardneg.retrieve.dense import DenseRetriever
 
         self._connect()
+        from hardneg.retrieve.bm25 import BM25Retriever
+        from hardneg.scale.bm25 import RayBM25
+
         out = []
         for r in ready if ready is not None else make_retrievers(cfg):
-            if isinstance(r, DenseRetriever):
+            if isinstance(r, BM25Retriever):
+                r = RayBM25(r, block_rows(self.opts, len(prep.queries)))
+            elif isinstance(r, DenseRetriever):
                 work = self.work if not self.dense else self.work / f"retriever-{len(self.dense)}"
                 r = RayDense(r, prep.queries, work, self.opts, self.corpus_source)
                 self.dense.append(r)
