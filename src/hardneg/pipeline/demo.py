@@ -76,6 +76,7 @@ def run_showcase(data: str, out: Path, full: bool = False, console: Console | No
     console.print("[bold]Step 1[/bold] baselines on the test " + ("split" if full else "slice") + ": "
                   + ", ".join(specs))
     base = baselines(test, specs, console, METRICS, published=full)
+    console.print(f"[green]step 1 done[/green] in {time.perf_counter() - t0:.1f} s")
     rows = run_training_demo(data, full, console, out)
     recipe = next(iter(exp.recipes))
     vdir = out / "recipes" / recipe / "validation"

@@ -18,13 +18,13 @@ def _png(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def _cut(text: str | None, n: int = 500) -> str:
+def _cut(text: str | None, n: int = 350) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[:n] + "…"
 
 
 def caught(vdir: Path, top: int = 15) -> tuple[dict, list[dict], list[Path]]:
-    """The validation summary, its `top` most confident drops (texts cut to 500 characters) and its plots."""
+    """The validation summary, its `top` most confident drops (texts cut to 350 characters) and its plots."""
     from hardneg.validate.report import suspects, write_report
 
     write_report(vdir.parent if vdir.name == "validation" else vdir, top=top)  # report.md + PNGs beside it
@@ -37,7 +37,7 @@ def caught(vdir: Path, top: int = 15) -> tuple[dict, list[dict], list[Path]]:
         picks.append({"query": r["query"], "doc_id": r["doc_id"], "doc": _cut(r["doc"]), "rank": r["miner_rank"],
                       "positive_id": r.get("positive_id"), "positive": _cut(r.get("positive")),
                       "scores": scores, "rule": r["rule"]})
-    return summ, picks, sorted(vdir.glob("*.png"))
+    return summ, picks, sorted(vdir.glob("hist_*.png"))  # drops per rule are in the table
 
 
 def write_demo_report(out: str | Path, rows: list[dict], about: dict, vdir: str | Path | None = None,
@@ -51,17 +51,16 @@ def write_demo_report(out: str | Path, rows: list[dict], about: dict, vdir: str 
 
     out = Path(out)
     keys = metric_keys(rows)
-    plots = [plot_metrics(rows, out / "report" / "metrics.png", title="test slice")] if rows and keys else []
-    summ, picks = None, []
+    mplots = [plot_metrics(rows, out / "report" / "metrics.png", title="test slice")] if rows and keys else []
+    summ, picks, vplots = None, [], []
     if vdir is not None and (Path(vdir) / "summary.json").exists():
         summ, picks, vplots = caught(Path(vdir))
-        plots += vplots
-    plots += [p for p in extra_plots if Path(p).exists()]
+    inline = lambda ps: [{"name": Path(p).name, "src": _png(Path(p))} for p in ps if Path(p).exists()]  # noqa: E731
     env = jinja2.Environment(loader=jinja2.PackageLoader("hardneg.pipeline", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     page = env.get_template(TEMPLATE).render(
         about=about, keys=keys, rows=rows, summary=summ, picks=picks,
-        plots=[{"name": Path(p).name, "src": _png(Path(p))} for p in plots])
+        plots={"metrics": inline(mplots), "validation": inline(vplots), "more": inline(extra_plots)})
     path = out / "report.html"
     with atomic_write(path) as f:
         f.write(page)
