@@ -53,7 +53,8 @@ def _named(rows: list[dict]) -> list[dict]:
     """Experiment rows as report rows: 'MiniLM zero-shot', 'MiniLM + hardneg negatives (MNRL)'."""
     out = []
     for r in rows:
-        name = f"{r['model']} zero-shot" if r["recipe"] == "zero-shot" else f"{r['model']} fine-tuned on {r['recipe']}"
+        model = {"minilm": "MiniLM"}.get(r["model"], r["model"])
+        name = f"{model} zero-shot" if r["recipe"] == "zero-shot" else f"{model} fine-tuned on {r['recipe']}"
         out.append({"name": name, **{k: r[k] for k in METRICS if k in r}})
     return out
 
@@ -91,7 +92,7 @@ def run_showcase(data: str, out: Path, full: bool = False, console: Console | No
             f"training: all-MiniLM-L6-v2, MNRL, {SIZES[full]['epochs']} epoch(s), lr {exp.train['learning_rate']}, "
             f"batch {exp.train['batch_size']}, inputs cut to {exp.train['max_seq_length']} tokens, seed "
             f"{exp.train['seed']}; scored at MiniLM's own 256 tokens",
-            f"whole demo: {seconds:.1f} s",
+            f"this run took {seconds:.1f} s (a rerun into the same folder reuses every finished step)",
         ],
         "files": [("experiment results", str(out / "results.md")),
                   ("validation audit (every drop)", str(vdir / "audit.jsonl")),
