@@ -33,6 +33,9 @@ def baselines(ds, specs, console: Console, metrics=DEFAULT_METRICS, published: b
     for r in rows:
         if published and r["name"] in PUBLISHED and ds.name == "scifact":
             console.print(f"  {r['name']}: nDCG@10 {r['ndcg@10']:.4f}, published {PUBLISHED[r['name']]}")
+        if "cache_hits" in r:
+            console.print(f"  embedding cache for {r['name']}: {r['cache_hits']:,} hits, "
+                          f"{r['cache_misses']:,} misses")
     return rows
 
 
