@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -126,7 +127,7 @@ def demo(
                               "recipe on every train query (slow)."),
     train: bool = typer.Option(True, "--train/--no-train", help="Mine, validate, fine-tune MiniLM and compare it "
                                "with zero-shot (needs train and test splits); --no-train: baselines only."),
-    out: Path = typer.Option(None, "--out", help="Output folder (default: the hardneg cache, demo/default or "
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: the hardneg cache, demo/default or "
                              "demo/full); the HTML report is OUT/report.html."),
 ) -> None:
     """Run the showcase on a stated slice of SciFact and write an HTML report (--full: the whole Q1 run)."""
