@@ -12,10 +12,11 @@ from hardneg.paths import cache_dir
 from hardneg.train.experiment import Cell, Experiment, run_experiment
 from hardneg.train.recipes import Recipe
 
-# default: a stated slice of SciFact that fits a coffee break on 2 CPU cores (40 train queries, 60 test queries,
-# a 200-document corpus holding their positives; 2 negatives checked by a 64-token mpnet teacher; 1 epoch on inputs
-# cut to 64 tokens; scored at MiniLM's own length so zero-shot reuses the miner's embeddings). --full: the Q1 recipe on every train query
-# (examples/q1_minilm_scifact.yaml, hardneg-percpos-teacher: 3 epochs, lr 5e-5, 5 negatives mined, one per row).
+# default: a stated slice of SciFact, about 210 CPU seconds on 2 cores from a cold cache (40 train queries, 60 test
+# queries, a 200-document corpus holding their positives; 2 negatives checked by a 64-token mpnet teacher; 1 epoch
+# on inputs cut to 64 tokens; scored at MiniLM's own length so zero-shot reuses the miner's embeddings).
+# --full: the Q1 recipe on every train query (examples/q1_minilm_scifact.yaml, hardneg-percpos-teacher: 3 epochs,
+# lr 5e-5, 5 negatives mined, one per row).
 SIZES = {
     False: {"train_queries": 40, "test_queries": 60, "corpus_docs": 200, "max_seq_length": 64,
             "eval_max_seq_length": 0, "epochs": 1},
