@@ -145,6 +145,9 @@ def demo(
             run_demo(data, full)
             run_training_demo(data, full)  # prints why step 2 is skipped
             return
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the demo prints its own steps; no per-model loading bars
         run_showcase(data, Path(out) if out else cache_dir("demo", "full" if full else "default"), full)
     except DataError as e:
         Console(stderr=True).print(f"[red]error:[/red] {e}", soft_wrap=True)
