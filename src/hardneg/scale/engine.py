@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RayOptions:
-    """Cluster and sharding knobs. shard_rows / block_rows 0 = chosen from the data (see docs/RAY.md)."""
+    """Cluster and sharding knobs. shard_rows / block_rows 0 = chosen from the data (see docs/scale-out.md)."""
 
     address: str = "local"
     num_cpus: int | None = None
