@@ -62,6 +62,7 @@ def mine(
     seed: int = typer.Option(0, help="Seed for random/simans sampling: same seed, same output bytes."),
     batch_size: int = typer.Option(32, help="Encoding batch size for dense retrievers."),
     backend: Optional[str] = typer.Option(None, help="Encoding runtime for dense retrievers (default: the fastest installed)."),
+    precision: Optional[str] = typer.Option(None, help="Dense models' precision: auto, fp32, bf16, fp16 or int8 (default: auto; checked against fp32)."),
     search: str = typer.Option("exact", help="Dense search: exact, faiss-flat, faiss-ivf or faiss-hnsw."),
     min_relevance: int = typer.Option(1, help="Qrels grade from which a document counts as a positive."),
     dedup_negatives: bool = typer.Option(True, help="Skip a candidate whose normalised text repeats a better one."),
@@ -77,11 +78,13 @@ def mine(
 
     from hardneg.data.load import load_data
     from hardneg.pipeline.mine import mine as run_mine
+    from hardneg.retrieve.runtime import precision_option
     from hardneg.validate.step import mine_step
 
+    precision = precision_option(precision, console)  # before any model loads; judges take it too
     cfg = MineConfig(retrievers=retriever, fusion=fusion, strategy=strategy, num_negatives=num_negatives, depth=depth,
                      seed=seed, pos_score=pos_score, short=short, min_score=min_score, max_score=max_score,
-                     formats=fmt, out=str(out), batch_size=batch_size, backend=backend, search=search,
+                     formats=fmt, out=str(out), batch_size=batch_size, backend=backend, precision=precision, search=search,
                      min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt, show_progress=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=False) as bar:
