@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from pathlib import Path
 
 import torch
@@ -30,6 +31,7 @@ class OrtForward(torch.nn.Module):
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = torch.get_num_threads()
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-wait on shared CPUs
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.config, self.output_name = config, output_name
@@ -75,15 +77,17 @@ def _build(model, dest: Path) -> None:
     fp32 = dest / "fp32" / "model.onnx"
     fp32.parent.mkdir()
     axes = {n: {0: "batch", 1: "seq"} for n in names}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on axis names and deprecations
         torch.onnx.export(_Export(hf, names, out).eval(), example, str(fp32), input_names=names, output_names=[out],
                           dynamic_axes=axes, dynamo=True, verbose=False)
     import onnx
 
     graph = onnx.load(str(fp32))
     del graph.graph.value_info[:]  # the exporter's shape hints can trip the quantizer's shape inference
-    onnx.save(graph, str(fp32), save_as_external_data=True, location="model.onnx.data")
-    quantize_dynamic(str(fp32), str(dest / INT8_FILE), weight_type=QuantType.QInt8, per_channel=True,
+    clean = fp32.with_name("clean.onnx")
+    onnx.save(graph, str(clean), save_as_external_data=True, location="clean.onnx.data")
+    quantize_dynamic(str(clean), str(dest / INT8_FILE), weight_type=QuantType.QInt8, per_channel=True,
                      reduce_range="avx512_vnni" not in cpu_flags() and "avx_vnni" not in cpu_flags(),
                      op_types_to_quantize=["MatMul"])
     for f in fp32.parent.iterdir():

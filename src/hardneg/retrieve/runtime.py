@@ -81,6 +81,9 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
+VNNI = ("avx512_vnni", "avx_vnni", "amx_int8")  # int8 dot-product units
+
+
 def _bf16_cpu(flags: frozenset[str]) -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
@@ -98,8 +101,11 @@ def best_backend() -> str:
 
 
 def auto_precision(device: str | None = None) -> str:
-    """fp16 on CUDA; bf16 on CPUs with AMX (or AVX512-bf16 and no int8 runtime); int8 where ONNX Runtime is
-    installed; else fp32. The flags behind the choice are logged."""
+    """fp16 on CUDA; bf16 on CPUs with AMX (or AVX512-bf16 and no int8 runtime); int8 on CPUs with int8
+    dot-product units (VNNI/AMX) where ONNX Runtime is installed; else fp32. The flags behind the choice are logged.
+
+    AVX2-only CPUs stay at fp32: there, dynamic int8 measured no faster than torch fp32 (docs/precision.md).
+    """
     import torch
 
     if (device or "").startswith("cuda") or (device is None and torch.cuda.is_available()):
@@ -109,7 +115,7 @@ def auto_precision(device: str | None = None) -> str:
     seen = sorted(f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c"))
     if "amx_bf16" in flags or (_bf16_cpu(flags) and not int8_available()):
         choice = "bf16"
-    elif int8_available():
+    elif int8_available() and any(f in flags for f in VNNI):
         choice = "int8"
     else:
         choice = "fp32"
