@@ -206,7 +206,7 @@ def _load_st(path: str, backend: str, device: str | None, precision: str):
     if backend == "openvino":
         from hardneg.retrieve.runtime import load_fast
 
-        model = load_fast(path, backend, device)
+        model = load_fast(path, backend, device, fingerprint(path) if Path(path).is_dir() else None)
     else:
         model = SentenceTransformer(path, device="cpu" if backend == "onnx" else device)
     return _apply_precision(model, path, backend, precision)

@@ -179,8 +179,10 @@ def _ov_folder(path: str, fp: str) -> Path:
     return export_once(dest, "openvino/openvino_model.xml", build)
 
 
-def load_fast(path: str, backend: str, device: str | None = None):
-    """A SentenceTransformer running on OpenVINO (fp32); raises ValueError for unknown or missing backends."""
+def load_fast(path: str, backend: str, device: str | None = None, fp: str | None = None):
+    """A SentenceTransformer running on OpenVINO (fp32); raises ValueError for unknown or missing backends.
+
+    fp: the model folder's fingerprint (models.fingerprint), naming the exported copy."""
     if backend not in BACKENDS or backend == "torch":
         raise ValueError(f"unknown encoding backend '{backend}' (valid: {', '.join(BACKENDS)})")
     if not installed(backend):
@@ -188,12 +190,10 @@ def load_fast(path: str, backend: str, device: str | None = None):
                          f"or use backend='torch')")
     from sentence_transformers import SentenceTransformer
 
-    from hardneg.retrieve.models import fingerprint
-
     ov_config = dict(OV_CONFIG)
     ov_config["CACHE_DIR"] = str(cache_dir("models", "openvino-compiled"))
     if Path(path).is_dir():
-        folder = _ov_folder(path, fingerprint(path))
+        folder = _ov_folder(path, fp or "local")
         return SentenceTransformer(str(folder), backend="openvino", device="cpu",
                                    model_kwargs={"ov_config": ov_config})
     return SentenceTransformer(path, backend="openvino", device="cpu",  # hub id: export at load
