@@ -120,3 +120,15 @@ def test_cli_refuses_bad_precision_before_loading(tiny_beir, tmp_path, monkeypat
                                    "--precision", "int4"])
     assert res.exit_code == 2
     assert "--precision: unknown precision 'int4' (valid: auto, fp32, bf16, fp16, int8)" in res.output
+
+
+def test_teacher_judge_gets_the_same_check(tiny_bert, monkeypatch):
+    from hardneg.validate.judges.teacher import TeacherJudge
+
+    monkeypatch.setenv("HARDNEG_PRECISION_MIN_OVERLAP", "1.01")
+    j = TeacherJudge(str(tiny_bert), precision="fp16")
+    assert j.precision == "fp16"
+    s = j.score_pairs(QTEXTS, TEXTS[:6])
+    assert j.precision == "fp32" and j.model._hardneg_precision == "fp32"
+    ref = TeacherJudge(str(tiny_bert), precision="fp32").score_pairs(QTEXTS, TEXTS[:6])
+    np.testing.assert_allclose(s, ref, atol=1e-6)
