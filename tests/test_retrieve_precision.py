@@ -119,7 +119,10 @@ def test_cli_refuses_bad_precision_before_loading(tiny_beir, tmp_path, monkeypat
     res = CliRunner().invoke(app, ["mine", "--data", str(tiny_beir), "-o", str(tmp_path / "o"),
                                    "--precision", "int4"])
     assert res.exit_code == 2
-    assert "--precision: unknown precision 'int4' (valid: auto, fp32, bf16, fp16, int8)" in res.output
+    line = [ln for ln in res.output.splitlines() if "error" in ln]
+    assert len(line) == 1 and "--precision" in line[0] and "'int4'" in line[0] and "auto, fp32, bf16, fp16, int8" in line[0]
+    res = CliRunner().invoke(app, ["eval", "--data", str(tiny_beir), "--precision", "fp8"])
+    assert res.exit_code == 2 and "--precision: unknown precision 'fp8'" in res.output
 
 
 def test_teacher_judge_gets_the_same_check(tiny_bert, monkeypatch):

@@ -46,13 +46,19 @@ def eval_command(
     """Evaluate retrievers (nDCG, MRR, Recall, MAP via ranx) on the judged queries of one split."""
     out = table_console()
     err = Console(stderr=True)
+    from hardneg.checks import check_plot, fail
+
     try:
         metrics = metric_names(metric or default_metrics(k))
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--metric") from None
-    from hardneg.retrieve.runtime import precision_option
+    try:
+        check_plot(plot)
+        from hardneg.retrieve.runtime import use_precision
 
-    precision = precision_option(precision, err)
+        use_precision(precision)
+    except ValueError as e:
+        fail(e)
     report = LoadReport()
     try:
         with err.status(f"loading {data} ({split})", spinner="dots"):

@@ -35,18 +35,15 @@ def check_precision(precision: str | None) -> str:
     return p
 
 
-def precision_option(precision: str | None, console) -> str | None:
-    """CLI helper: a bad --precision prints one line and exits 2; a good one becomes the process default
+def use_precision(precision: str | None) -> str | None:
+    """CLI helper: check --precision (ValueError starting `--precision:`) and make it the process default
     (HARDNEG_PRECISION), so every dense model of the command, judges included, uses it."""
     if precision is None:
         return None
     try:
         precision = check_precision(precision)
     except ValueError as e:
-        import typer
-
-        console.print(f"[red]error:[/red] --precision: {e}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise ValueError(f"--precision: {e}") from None
     os.environ["HARDNEG_PRECISION"] = precision
     return precision
 
