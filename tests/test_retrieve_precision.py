@@ -135,3 +135,13 @@ def test_teacher_judge_gets_the_same_check(tiny_bert, monkeypatch):
     assert j.precision == "fp32" and j.model._hardneg_precision == "fp32"
     ref = TeacherJudge(str(tiny_bert), precision="fp32").score_pairs(QTEXTS, TEXTS[:6])
     np.testing.assert_allclose(s, ref, atol=1e-6)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not runtime.int8_available(), reason="onnxruntime is not installed")
+def test_minilm_int8_is_checked_and_recorded(minilm_path):
+    r = DenseRetriever(str(minilm_path), precision="int8", min_overlap=0.0, show_progress=False)
+    emb = r.encode_docs(TEXTS)
+    assert r.precision == "int8" and emb.shape == (len(TEXTS), 384)
+    rec = json.loads(next(cache_dir("precision").glob("bi-*-int8.json")).read_text())
+    assert rec["min_cosine"] > 0.95 and 0 <= rec["top10_overlap"] <= 1
