@@ -67,6 +67,7 @@ def mine(
     dedup_negatives: bool = typer.Option(True, help="Skip a candidate whose normalised text repeats a better one."),
     judge: list[str] = typer.Option([], "--judge", "-j", help="Validate the negatives with this judge, repeatable (as `hardneg validate`): cross-encoder:PATH, teacher:mpnet, llm:local, dup:jaccard:0.8."),
     rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
+    review: Optional[Path] = typer.Option(None, help="review.jsonl from `hardneg review` (or OUT/FILE): with --judge, its labels override the judges."),
     combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
@@ -94,6 +95,13 @@ def mine(
 
         stage("load data")
         try:
+            labels = None
+            if review:
+                from hardneg.review.labels import read_review, resolve
+
+                if not judge:
+                    raise ValueError("--review needs at least one --judge (it overrides their decisions)")
+                labels = read_review(resolve(review, out))
             ds = load_data(data, split)
             if engine not in ("single", "ray"):
                 raise ValueError(f"--engine must be single or ray, got '{engine}'")
@@ -103,7 +111,7 @@ def mine(
                 res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage)
             else:
                 res = run_mine(ds, cfg, progress=stage, validate=mine_step(
-                    judge, rule, combine, pos_score, out, {"data": data, "split": split}))
+                    judge, rule, combine, pos_score, out, {"data": data, "split": split}, review=labels))
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
             console.print(f"[red]error:[/red] {e}", soft_wrap=True)

@@ -147,7 +147,12 @@ def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any",
             save_candidates(Path(out) / CANDIDATES, cands, sel, meta)
         if not judges:
             return sel
-        new, _ = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, **options)
+        new, res = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, **options)
+        if out and options.get("review"):
+            from hardneg.review.labels import write_relabelled
+
+            write_relabelled(Path(out) / "qrels" / f"{(meta or {}).get('split', 'train')}.relabelled.tsv",
+                             options["review"], res.query_ids, ds.corpus.ids)
         return new
 
     return step

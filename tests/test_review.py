@@ -1,0 +1,162 @@
+"""hardneg review: review.jsonl I/O, the page (Starlette TestClient), validate --review, exports and imports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hardneg.cli import app
+from hardneg.data.errors import DataError
+from hardneg.review.labels import append, decision, read_review, review_codes
+
+from _validate_helpers import tiny_candidates
+from conftest import write_tiny_beir
+
+# near-copies of positives (dup:jaccard:0.5:1 flags them), one holding markup that must show as text
+PLANTED = {
+    "q1": ("x1", "Cats", "Cats are small domesticated carnivorous mammals that purr loudly."),
+    "q3": ("x3", "Paris", "Paris is the capital and largest city of France, on the Seine."),
+    "q4": ("x4", "Venus", "Venus is the second planet from the Sun and very hot indeed."),
+    "q5": ("x5", "Insulin", "<script>alert(1)</script> Insulin is a hormone that regulates blood glucose levels."),
+}
+JUDGE = "dup:jaccard:0.5:1"
+
+
+def make_run(tmp: Path, validate: bool = True) -> Path:
+    """A tiny BEIR folder with planted near-duplicates ranked first for their query, its candidates saved in
+    RUN/candidates.npz (3 negatives each) and, with `validate`, validated by a word-Jaccard dup judge."""
+    from hardneg.select.negatives import Selection
+    from hardneg.validate.step import save_candidates
+
+    root = write_tiny_beir(tmp / "data")
+    with open(root / "corpus.jsonl", "a", encoding="utf-8") as f:
+        for d, t, x in PLANTED.values():
+            f.write(json.dumps({"_id": d, "title": t, "text": x}) + "\n")
+    ds, cand = tiny_candidates(root, k=8)
+    for q, (d, _, _) in PLANTED.items():
+        i, r = cand.query_ids.index(q), ds.corpus.index(d)
+        row = [x for x in cand.rows[i] if x != r]
+        cand.rows[i] = [r] + row[:7]
+    rows = cand.rows[:, :3].copy()
+    sel = Selection(list(cand.query_ids), rows, cand.scores[:, :3].copy(),
+                    np.where(rows >= 0, np.arange(1, 4)[None, :], 0).astype(np.int32), np.ones(len(rows), bool))
+    run = tmp / "run"
+    save_candidates(run / "candidates.npz", cand, sel, {"data": str(root), "split": "train"})
+    if validate:
+        r = CliRunner().invoke(app, ["validate", str(run), "--judge", JUDGE, "--format", "triplet"])
+        assert r.exit_code == 0, r.output
+    return run
+
+
+def audit(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "validation" / "audit.jsonl").read_text().splitlines()]
+
+
+def test_review_file_last_line_wins_and_survives_a_torn_tail(tmp_path):
+    p = tmp_path / "review.jsonl"
+    assert read_review(p) == {}
+    append(p, [decision("q1", "d2", "negative", "drop"), decision("q1", "d3", "relevant", "drop")])
+    append(p, [decision("q1", "d2", "false_negative", "drop")])
+    assert read_review(p) == {("q1", "d2"): "false_negative", ("q1", "d3"): "relevant"}
+    lines = p.read_text().splitlines()
+    assert all(set(json.loads(x)) == {"query_id", "doc_id", "label", "previous", "time"} for x in lines)
+    assert json.loads(lines[0])["time"].endswith("Z")
+    with open(p, "ab") as f:  # a crash mid-write
+        f.write(b'{"query_id": "q1", "doc_id": "d4", "lab')
+    assert read_review(p) == {("q1", "d2"): "false_negative", ("q1", "d3"): "relevant"}
+    append(p, [decision("q2", "d1", "skip", "drop")])
+    assert read_review(p)[("q2", "d1")] == "skip" and len(p.read_text().splitlines()) == 4
+    p.write_text(p.read_text() + '{"query_id": "q1"}\n' + lines[0] + "\n")
+    with pytest.raises(DataError, match="line 5.*'doc_id'"):
+        read_review(p)
+    with pytest.raises(DataError, match="label"):
+        decision("q1", "d1", "maybe", "drop")
+
+
+def test_review_codes_find_reviewed_candidates():
+    rows = np.array([[3, 1, 2], [0, 4, -1]])
+    labels = {("a", "d1"): "negative", ("a", "d2"): "false_negative", ("b", "d4"): "relevant",
+              ("b", "d0"): "skip", ("zz", "d1"): "negative", ("a", "nope"): "negative"}
+    codes = review_codes(labels, ["a", "b"], rows, ["d0", "d1", "d2", "d3", "d4"])
+    assert codes.tolist() == [[-1, 0, 1], [-1, 2, -1]]
+
+
+def test_page_escapes_texts_and_bad_posts_leave_the_file_alone(tmp_path):
+    from starlette.testclient import TestClient
+
+    from hardneg.review.app import create_app
+
+    run = make_run(tmp_path)
+    assert {(a["query_id"], a["doc_id"]) for a in audit(run)} == {(q, d) for q, (d, _, _) in PLANTED.items()}
+    client = TestClient(create_app(run))
+    page = client.get("/").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert page.count('class="item') == 4 and "0</b> of 4 decided" in page
+    f = run / "review.jsonl"
+    for body in ({"query_id": "q1", "doc_id": "x1", "label": "maybe"}, {"query_id": "q1", "label": "negative"},
+                 {"query_id": "q1", "doc_id": "d5", "label": "negative"}, {"key": "[not json", "label": "skip"}):
+        r = client.post("/label", data=body, follow_redirects=False)
+        assert r.status_code in (400, 404), (body, r.status_code)
+        assert not f.exists()
+    r = client.post("/label", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and not f.exists()
+    r = client.post("/label", json={"query_id": "q5", "doc_id": "x5", "label": "relevant"})
+    assert r.status_code == 200 and r.json()["done"] == 1
+    before = f.read_bytes()
+    assert client.post("/label", json={"query_id": "q5", "doc_id": "x5", "label": "?"}).status_code == 400
+    assert f.read_bytes() == before
+    r = client.post("/label", data={"key": '["q1", "x1"]', "label": "negative", "show": "todo"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/?show=todo&after=")
+    page = client.get("/?show=todo").text
+    assert page.count('class="item') == 2 and "2</b> of 4 decided" in page
+    assert read_review(f) == {("q5", "x5"): "relevant", ("q1", "x1"): "negative"}
+    page = client.get("/?query=q3").text
+    assert page.count('class="item') == 1 and "x3" in page
+    assert client.get("/?judge=dup").text.count('class="item') == 4
+    assert client.get("/?judge=teacher").text.count('class="item') == 0
+    assert client.get("/?action=relabel").text.count('class="item') == 0
+    assert client.get("/static/review.js").status_code == 200
+
+
+def test_validate_review_overrides_the_judges(tmp_path):
+    from hardneg.data.beir import load_beir
+    from hardneg.validate.step import load_candidates
+
+    run = make_run(tmp_path)
+    cand, _, _ = load_candidates(run / "candidates.npz")
+    q2_top = load_beir(tmp_path / "data", "train").corpus.ids[cand.rows[cand.query_ids.index("q2"), 0]]
+    append(run / "review.jsonl", [decision("q1", "x1", "negative", "drop"), decision("q3", "x3", "relevant", "drop"),
+                                  decision("q4", "x4", "skip", "drop"), decision("q2", q2_top, "false_negative", "keep")])
+    r = CliRunner().invoke(app, ["validate", str(run), "--judge", JUDGE, "--review", "review.jsonl",
+                                 "--format", "triplet"])
+    assert r.exit_code == 0, r.output
+    rows = {(a["query_id"], a["doc_id"]): a for a in audit(run)}
+    assert rows[("q1", "x1")]["action"] == "keep" and rows[("q1", "x1")]["decided_by"] == "review"
+    assert rows[("q3", "x3")]["action"] == "relabel" and rows[("q3", "x3")]["decided_by"] == "review"
+    assert "decided_by" not in rows[("q4", "x4")] and "decided_by" not in rows[("q5", "x5")]
+    assert rows[("q2", q2_top)]["action"] == "drop" and rows[("q2", q2_top)]["rule"] == ""  # a person dropped it
+    summ = json.loads((run / "validation" / "summary.json").read_text())
+    assert summ["drops_per_rule"] == {"dup=abs:0.5": 3} and summ["dropped"] == 4
+    assert (run / "qrels" / "train.relabelled.tsv").read_text() == "query-id\tcorpus-id\tscore\nq3\tx3\t1\n"
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(run / "validation" / "triplet.parquet").to_pylist()
+    negs = {(r["query"], r["negative"]) for r in t}
+    assert any("purr loudly" in n for q, n in negs if q == "which animals purr")  # kept by review
+    assert not any("Seine" in n for q, n in negs if q == "capital of France")  # relevant: never a negative
+    q2_text = load_beir(tmp_path / "data", "train").corpus
+    assert not any(n.endswith(q2_text.texts[q2_text.index(q2_top)]) for q, n in negs if q == "memory safe programming language")
+
+
+def test_cli_review_bad_options(tmp_path):
+    run = make_run(tmp_path, validate=False)
+    r = CliRunner().invoke(app, ["review", str(run)])
+    assert r.exit_code == 2 and "audit.jsonl" in r.output
+    r = CliRunner().invoke(app, ["review", str(run), "--export", "prodigy", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "argilla, label-studio" in r.output
+    r = CliRunner().invoke(app, ["validate", str(run), "--judge", JUDGE, "--review", "nope.jsonl"])
+    assert r.exit_code == 2 and "nope.jsonl" in r.output
