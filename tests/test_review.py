@@ -160,3 +160,97 @@ def test_cli_review_bad_options(tmp_path):
     assert r.exit_code == 2 and "argilla, label-studio" in r.output
     r = CliRunner().invoke(app, ["validate", str(run), "--judge", JUDGE, "--review", "nope.jsonl"])
     assert r.exit_code == 2 and "nope.jsonl" in r.output
+
+
+def test_export_argilla_and_import_its_labels(tmp_path):
+    import datasets
+
+    from hardneg.review.exchange import import_labels
+    from hardneg.review.items import load_items
+
+    run = make_run(tmp_path)
+    out = tmp_path / "argilla"
+    r = CliRunner().invoke(app, ["review", str(run), "--export", "argilla", str(out)])
+    assert r.exit_code == 0, r.output
+    ds = datasets.load_from_disk(str(out))
+    assert len(ds) == 4 and {"query", "document", "positive", "label.suggestion", "label.suggestion.score",
+                             "label.suggestion.agent", "query_id", "doc_id", "miner_rank", "score_dup"} <= set(ds.column_names)
+    rec = ds.to_list()[0]
+    assert rec["label.suggestion"] == "false_negative" and rec["label.suggestion.agent"] == "hardneg:dup"
+    assert 0.5 < rec["label.suggestion.score"] <= 1.0 and rec["label.suggestion.score"] == rec["score_dup"]
+    # what Argilla's records.to_datasets() gives back once annotated: flat responses per question
+    user = "0b6f8a43-5e4c-4d0e-9b1e-6f5a3f0d2c11"
+    answers = ["relevant", None, "negative", "false_negative"]
+    ds = ds.add_column("label.responses", [[a] if a else [] for a in answers])
+    ds = ds.add_column("label.responses.users", [[user] if a else [] for a in answers])
+    ds = ds.add_column("label.responses.status", [["submitted"] if a else [] for a in answers])
+    done = tmp_path / "argilla-done"
+    ds.save_to_disk(str(done))
+    r = CliRunner().invoke(app, ["review", str(run), "--import", str(done)])
+    assert r.exit_code == 0, r.output
+    ids = [(x["query_id"], x["doc_id"]) for x in ds.to_list()]
+    assert read_review(run / "review.jsonl") == {ids[i]: a for i, a in enumerate(answers) if a}
+    # nested records (Record.to_dict) work too; a pair outside the audit is refused, nothing appended
+    nested = [{"fields": {"query": "x"}, "metadata": {"query_id": "q1", "doc_id": "x1"},
+               "responses": {"label": [{"value": "skip", "user_id": user, "status": "submitted"}]}}]
+    (tmp_path / "n.json").write_text(json.dumps(nested))
+    assert [d["label"] for d in import_labels(tmp_path / "n.json", load_items(run))] == ["skip"]
+    nested[0]["metadata"]["doc_id"] = "d9"
+    (tmp_path / "n.json").write_text(json.dumps(nested))
+    before = (run / "review.jsonl").read_bytes()
+    r = CliRunner().invoke(app, ["review", str(run), "--import", str(tmp_path / "n.json")])
+    assert r.exit_code == 2 and "not in this run's audit" in r.output
+    assert (run / "review.jsonl").read_bytes() == before
+
+
+def test_export_label_studio_and_import_its_labels(tmp_path):
+    run = make_run(tmp_path)
+    out = tmp_path / "ls"
+    r = CliRunner().invoke(app, ["review", str(run), "--export", "label-studio", str(out)])
+    assert r.exit_code == 0, r.output
+    tasks = json.loads((out / "tasks.json").read_text())
+    config = (out / "label_config.xml").read_text()
+    assert len(tasks) == 4 and '<Choices name="label" toName="document"' in config and "$document" in config
+    t = tasks[0]
+    assert {"query", "document", "positive", "query_id", "doc_id", "score_dup", "miner_rank"} <= set(t["data"])
+    assert t["predictions"][0]["result"][0]["value"] == {"choices": ["false_negative"]}
+    # Label Studio's JSON export: the tasks with annotations; the last one not cancelled counts
+    def ann(choice, cancelled=False):
+        return {"was_cancelled": cancelled, "result": [{"from_name": "label", "to_name": "document", "type": "choices",
+                                                        "value": {"choices": [choice]}}]}
+    tasks[0]["annotations"] = [ann("negative"), ann("relevant")]
+    tasks[1]["annotations"] = [ann("false_negative"), ann("negative", cancelled=True)]
+    tasks[2]["annotations"] = []
+    (tmp_path / "export.json").write_text(json.dumps(tasks))
+    r = CliRunner().invoke(app, ["review", str(run), "--import", str(tmp_path / "export.json")])
+    assert r.exit_code == 0, r.output
+    ids = [(x["data"]["query_id"], x["data"]["doc_id"]) for x in tasks]
+    assert read_review(run / "review.jsonl") == {ids[0]: "relevant", ids[1]: "false_negative"}
+    tasks[3]["annotations"] = [ann("maybe")]
+    (tmp_path / "bad.json").write_text(json.dumps(tasks))
+    r = CliRunner().invoke(app, ["review", str(run), "--import", str(tmp_path / "bad.json")])
+    assert r.exit_code == 2 and "row 4" in r.output and "maybe" in r.output
+
+
+def test_mine_review_overrides_the_judges(tmp_path):
+    make_run(tmp_path, validate=False)  # the data folder with planted near-duplicates
+    out = tmp_path / "mined"
+    args = ["mine", "--data", str(tmp_path / "data"), "--retriever", "bm25", "-n", "3", "--judge", JUDGE,
+            "--out", str(out)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    flagged = {(a["query_id"], a["doc_id"]) for a in audit(out)}
+    assert ("q3", "x3") in flagged and ("q1", "x1") in flagged
+    append(out / "review.jsonl", [decision("q1", "x1", "negative", "drop"), decision("q3", "x3", "relevant", "drop")])
+    r = CliRunner().invoke(app, args + ["--review", "review.jsonl"])
+    assert r.exit_code == 0, r.output
+    rows = {(a["query_id"], a["doc_id"]): a for a in audit(out)}
+    assert (rows[("q1", "x1")]["action"], rows[("q3", "x3")]["action"]) == ("keep", "relabel")
+    assert (out / "qrels" / "train.relabelled.tsv").read_text().endswith("q3\tx3\t1\n")
+    import pyarrow.parquet as pq
+
+    negs = {(r["query"], r["negative"]) for r in pq.read_table(out / "triplet.parquet").to_pylist()}
+    assert any("purr loudly" in n for q, n in negs if q == "which animals purr")  # kept by review
+    assert not any("Seine" in n for q, n in negs if q == "capital of France")
+    r = CliRunner().invoke(app, ["mine", "--data", str(tmp_path / "data"), "--review", "review.jsonl", "--out", str(out)])
+    assert r.exit_code == 2 and "--review needs at least one --judge" in r.output
