@@ -3,11 +3,11 @@
   var keys = {n: "negative", f: "false_negative", r: "relevant", s: "skip"};
   function items() { return Array.prototype.slice.call(document.querySelectorAll("article.item")); }
   function current() { return document.querySelector("article.item.current") || items()[0]; }
-  function select(el) {
+  function select(el, how) {
     if (!el) return;
     items().forEach(function (x) { x.classList.remove("current"); });
     el.classList.add("current");
-    el.scrollIntoView({block: "nearest"});
+    el.scrollIntoView({block: how || "nearest"});
   }
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -27,5 +27,5 @@
     var a = e.target.closest && e.target.closest("article.item");
     if (a && !e.target.closest("button")) select(a);
   });
-  select(current());
+  if (document.querySelector("article.item.current")) select(current(), "start");
 })();
