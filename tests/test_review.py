@@ -122,6 +122,18 @@ def test_page_escapes_texts_and_bad_posts_leave_the_file_alone(tmp_path):
     assert client.get("/static/review.js").status_code == 200
 
 
+def test_page_shows_a_page_of_cards_at_a_time(tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from hardneg.review import app as review_app
+
+    monkeypatch.setattr(review_app, "PAGE", 2)
+    client = TestClient(review_app.create_app(make_run(tmp_path)))
+    page = client.get("/").text
+    assert page.count('class="item') == 2 and "Show more (2 left)" in page and "limit=4" in page
+    assert client.get("/?limit=4").text.count('class="item') == 4
+
+
 def test_validate_review_overrides_the_judges(tmp_path):
     from hardneg.data.beir import load_beir
     from hardneg.validate.step import load_candidates
@@ -254,3 +266,28 @@ def test_mine_review_overrides_the_judges(tmp_path):
     assert not any("Seine" in n for q, n in negs if q == "capital of France")
     r = CliRunner().invoke(app, ["mine", "--data", str(tmp_path / "data"), "--review", "review.jsonl", "--out", str(out)])
     assert r.exit_code == 2 and "--review needs at least one --judge" in r.output
+
+
+def test_two_tabs_posting_at_once_lose_nothing(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from starlette.testclient import TestClient
+
+    from hardneg.review.app import create_app
+
+    run = make_run(tmp_path)
+    pairs = [(q, d) for q, (d, _, _) in PLANTED.items()]
+    tabs = [TestClient(create_app(run)) for _ in range(2)]  # two apps: as two tabs, or two servers
+
+    def post(i: int) -> int:
+        q, d = pairs[i % 4]
+        return tabs[i % 2].post("/label", json={"query_id": q, "doc_id": d, "label": LABELS_CYCLE[i % 3]}).status_code
+
+    with ThreadPoolExecutor(8) as ex:
+        assert set(ex.map(post, range(60))) == {200}
+    lines = (run / "review.jsonl").read_text().splitlines()
+    assert len(lines) == 60 and all(json.loads(x)["previous"] == "drop" for x in lines)
+    assert set(read_review(run / "review.jsonl")) == set(pairs)
+
+
+LABELS_CYCLE = ("negative", "false_negative", "relevant")

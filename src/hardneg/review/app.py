@@ -24,6 +24,7 @@ KEYS = {"negative": "n", "false_negative": "f", "relevant": "r", "skip": "s"}
 TITLES = {"negative": "Negative (keep)", "false_negative": "False negative (drop)",
           "relevant": "Relevant (relabel as positive)", "skip": "Skip"}
 MAX_BODY = 64 * 1024
+PAGE = 200  # cards per page; "show more" adds another PAGE
 
 
 def _filters(params) -> dict[str, str]:
@@ -67,9 +68,14 @@ def create_app(run_dir: str | Path) -> Starlette:
         after = int(after) if after.isdigit() else -1
         todo = [i for i in view if (items[i].query_id, items[i].doc_id) not in labels]
         current = next((i for i in todo if i > after), todo[0] if todo else (view[0] if view else -1))
+        limit = request.query_params.get("limit", "")
+        limit = max(int(limit), PAGE) if limit.isdigit() else PAGE
+        if current in view:  # the card to work on is always shown
+            limit = max(limit, view.index(current) + 1)
         decided = [labels.get((it.query_id, it.doc_id)) for it in items]
         html = page.render(
-            run=run_dir.name or str(run_dir), items=items, view=view, labels=labels, current=current, f=f,
+            run=run_dir.name or str(run_dir), items=items, view=view[:limit], shown=len(view), more=limit + PAGE,
+            labels=labels, current=current, f=f,
             queries=queries, judges=judges, actions=actions, shows=SHOWS, label_names=LABELS, keys=KEYS,
             titles=TITLES, total=len(items), done=sum(1 for d in decided if d and d != "skip"),
             skipped=sum(1 for d in decided if d == "skip"),
@@ -127,6 +133,7 @@ def bind(port: int = 0) -> socket.socket:
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
+    s.listen(128)  # connections made before the server loop starts wait in the backlog
     return s
 
 
