@@ -92,7 +92,7 @@ def test_page_escapes_texts_and_bad_posts_leave_the_file_alone(tmp_path):
 
     run = make_run(tmp_path)
     assert {(a["query_id"], a["doc_id"]) for a in audit(run)} == {(q, d) for q, (d, _, _) in PLANTED.items()}
-    client = TestClient(create_app(run))
+    client = TestClient(create_app(run), base_url="http://127.0.0.1")
     page = client.get("/").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
     assert page.count('class="item') == 4 and "0</b> of 4 decided" in page
@@ -120,6 +120,11 @@ def test_page_escapes_texts_and_bad_posts_leave_the_file_alone(tmp_path):
     assert client.get("/?judge=teacher").text.count('class="item') == 0
     assert client.get("/?action=relabel").text.count('class="item') == 0
     assert client.get("/static/review.js").status_code == 200
+    # another site's page posting here, or this server reached under another host name: refused
+    r = client.post("/label", data={"key": '["q1", "x1"]', "label": "skip"}, headers={"origin": "http://evil.test"})
+    assert r.status_code == 403
+    assert client.get("/", headers={"host": "evil.test"}).status_code == 400
+    assert read_review(f) == {("q5", "x5"): "relevant", ("q1", "x1"): "negative"}
 
 
 def test_page_shows_a_page_of_cards_at_a_time(tmp_path, monkeypatch):
@@ -128,7 +133,7 @@ def test_page_shows_a_page_of_cards_at_a_time(tmp_path, monkeypatch):
     from hardneg.review import app as review_app
 
     monkeypatch.setattr(review_app, "PAGE", 2)
-    client = TestClient(review_app.create_app(make_run(tmp_path)))
+    client = TestClient(review_app.create_app(make_run(tmp_path)), base_url="http://127.0.0.1")
     page = client.get("/").text
     assert page.count('class="item') == 2 and "Show more (2 left)" in page and "limit=4" in page
     assert client.get("/?limit=4").text.count('class="item') == 4
@@ -277,7 +282,7 @@ def test_two_tabs_posting_at_once_lose_nothing(tmp_path):
 
     run = make_run(tmp_path)
     pairs = [(q, d) for q, (d, _, _) in PLANTED.items()]
-    tabs = [TestClient(create_app(run)) for _ in range(2)]  # two apps: as two tabs, or two servers
+    tabs = [TestClient(create_app(run), base_url="http://127.0.0.1") for _ in range(2)]  # two apps: as two tabs, or two servers
 
     def post(i: int) -> int:
         q, d = pairs[i % 4]

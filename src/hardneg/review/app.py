@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -24,6 +26,7 @@ KEYS = {"negative": "n", "false_negative": "f", "relevant": "r", "skip": "s"}
 TITLES = {"negative": "Negative (keep)", "false_negative": "False negative (drop)",
           "relevant": "Relevant (relabel as positive)", "skip": "Skip"}
 MAX_BODY = 64 * 1024
+HOSTS = ["127.0.0.1", "localhost"]  # a page served under any other name (DNS rebinding) is refused
 PAGE = 200  # cards per page; "show more" adds another PAGE
 
 
@@ -89,6 +92,9 @@ def create_app(run_dir: str | Path) -> Starlette:
     async def label(request: Request) -> Response:
         """POST a form (key or query_id + doc_id, label; filters kept) or a JSON object; 400 on a malformed
         body, 404 on an unknown pair. Answers a form with a redirect to the page, JSON with the new counts."""
+        origin = request.headers.get("origin")
+        if origin and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+            return bad(403, "cross-origin request")  # another site's page posting to this local server
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
             return bad(413, "body too large")
         is_json = request.headers.get("content-type", "").startswith("application/json")
@@ -125,7 +131,8 @@ def create_app(run_dir: str | Path) -> Starlette:
 
     static = StaticFiles(packages=[("hardneg.review", "static")])
     return Starlette(routes=[Route("/", home), Route("/label", label, methods=["POST"]),
-                             Mount("/static", static, name="static")])
+                             Mount("/static", static, name="static")],
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=HOSTS)])
 
 
 def bind(port: int = 0) -> socket.socket:
