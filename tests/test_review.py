@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -296,3 +297,24 @@ def test_two_tabs_posting_at_once_lose_nothing(tmp_path):
 
 
 LABELS_CYCLE = ("negative", "false_negative", "relevant")
+
+
+def test_cli_serves_on_127_0_0_1_and_prints_the_url(tmp_path):
+    import re
+    import subprocess
+    import sys
+    import urllib.request
+
+    run = make_run(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", "from hardneg.cli import app; app()", "review", str(run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"})
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m, line
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy for a local server
+        with direct.open(m.group(0), timeout=10) as r:
+            assert r.status == 200 and "hardneg review" in r.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(10)
