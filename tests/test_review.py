@@ -174,6 +174,13 @@ def test_cli_review_bad_options(tmp_path):
     run = make_run(tmp_path, validate=False)
     r = CliRunner().invoke(app, ["review", str(run)])
     assert r.exit_code == 2 and "audit.jsonl" in r.output
+    r = CliRunner().invoke(app, ["review", str(run), "--port", "70000"])
+    assert r.exit_code == 2 and "--port" in r.output
+    (run / "validation").mkdir()
+    (run / "validation" / "audit.jsonl").write_text(json.dumps({"query_id": "q1", "doc_id": "d2"}) + "\n")
+    (run / "review.jsonl").write_text("not json\n")
+    r = CliRunner().invoke(app, ["review", str(run)])
+    assert r.exit_code == 2 and "review.jsonl, line 1" in r.output
     r = CliRunner().invoke(app, ["review", str(run), "--export", "prodigy", str(tmp_path / "o")])
     assert r.exit_code == 2 and "argilla, label-studio" in r.output
     r = CliRunner().invoke(app, ["validate", str(run), "--judge", JUDGE, "--review", "nope.jsonl"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from html import escape as html_escape
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -55,6 +56,7 @@ def create_app(run_dir: str | Path) -> Starlette:
     """The review app for a validated run folder (reads validation/audit.jsonl, appends to review.jsonl)."""
     run_dir = Path(run_dir)
     items = load_items(run_dir)
+    read_review(run_dir / REVIEW)  # fail fast on a malformed review.jsonl
     index = {(it.query_id, it.doc_id): i for i, it in enumerate(items)}
     path = run_dir / REVIEW
     env = Environment(loader=PackageLoader("hardneg.review", "templates"), autoescape=True)
@@ -65,7 +67,10 @@ def create_app(run_dir: str | Path) -> Starlette:
 
     async def home(request: Request) -> Response:
         f = _filters(request.query_params)
-        labels = read_review(path)
+        try:
+            labels = read_review(path)
+        except DataError as e:  # edited by hand into something unreadable: say where
+            return HTMLResponse(f"<p>{html_escape(str(e))}</p>", status_code=500)
         view = _view(items, labels, f)
         after = request.query_params.get("after", "")
         after = int(after) if after.isdigit() else -1
