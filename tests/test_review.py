@@ -197,6 +197,9 @@ def test_export_argilla_and_import_its_labels(tmp_path):
     out = tmp_path / "argilla"
     r = CliRunner().invoke(app, ["review", str(run), "--export", "argilla", str(out)])
     assert r.exit_code == 0, r.output
+    again = tmp_path / "argilla-again"
+    assert CliRunner().invoke(app, ["review", str(run), "--export", "argilla", str(again)]).exit_code == 0
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == {f.name: f.read_bytes() for f in again.iterdir()}
     ds = datasets.load_from_disk(str(out))
     assert len(ds) == 4 and {"query", "document", "positive", "label.suggestion", "label.suggestion.score",
                              "label.suggestion.agent", "query_id", "doc_id", "miner_rank", "score_dup"} <= set(ds.column_names)

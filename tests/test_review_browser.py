@@ -92,6 +92,12 @@ def test_label_reload_and_validate_in_chromium(served, tmp_path):
                 assert card.locator(f'button[value="{lab}"]').get_attribute("aria-pressed") == "true"
                 assert card.locator('button[aria-pressed="true"]').count() == 1
             assert page.locator("#done").inner_text() == "3"
+            page.keyboard.press("j")  # moves the highlight without labelling
+            assert page.locator("article.current").count() == 1
+            page.select_option("select[name=show]", "todo")
+            with page.expect_navigation():
+                page.click("form.filters button")
+            assert page.locator("article.item").count() == 1
             page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
         finally:
             browser.close()

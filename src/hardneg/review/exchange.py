@@ -64,12 +64,13 @@ def argilla_rows(items: list[Item]) -> list[dict]:
 
 
 def export_argilla(items: list[Item], out: str | Path) -> Path:
-    """A Hugging Face dataset (save_to_disk) of argilla_rows, ready for push_to_hub + rg.Dataset.from_hub."""
-    import datasets
+    """A Hugging Face dataset (save_to_disk, written atomically, same bytes for the same audit) of argilla_rows,
+    ready for push_to_hub + rg.Dataset.from_hub."""
+    import pyarrow as pa
 
-    ds = datasets.Dataset.from_list(argilla_rows(items))
-    ds.save_to_disk(str(out))
-    return Path(out)
+    from hardneg.export.mined import write_hf
+
+    return write_hf(out, pa.Table.from_pylist(argilla_rows(items)))
 
 
 def label_studio_tasks(items: list[Item]) -> list[dict]:
