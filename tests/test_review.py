@@ -116,8 +116,11 @@ def test_page_escapes_texts_and_bad_posts_leave_the_file_alone(tmp_path):
     assert page.count('class="item') == 2 and "2</b> of 4 decided" in page
     assert read_review(f) == {("q5", "x5"): "relevant", ("q1", "x1"): "negative"}
     page = client.get("/?query=q3").text
-    assert page.count('class="item') == 1 and "x3" in page
+    assert page.count('class="item') == 1 and "x3" in page and "(1 of" not in page
     assert client.get("/?judge=dup").text.count('class="item') == 4
+    from hardneg.review.items import load_items
+
+    assert {it.query_id: it.n_positives for it in load_items(run)} == {"q1": 1, "q3": 1, "q4": 1, "q5": 1}
     assert client.get("/?judge=teacher").text.count('class="item') == 0
     assert client.get("/?action=relabel").text.count('class="item') == 0
     assert client.get("/static/review.js").status_code == 200
@@ -157,6 +160,12 @@ def test_validate_review_overrides_the_judges(tmp_path):
     assert rows[("q3", "x3")]["action"] == "relabel" and rows[("q3", "x3")]["decided_by"] == "review"
     assert rows[("q4", "x4")].get("decided_by") != "review" and rows[("q5", "x5")].get("decided_by") != "review"
     assert rows[("q2", q2_top)]["action"] == "drop" and rows[("q2", q2_top)]["rule"] == ""  # a person dropped it
+    from starlette.testclient import TestClient
+
+    from hardneg.review.app import create_app
+
+    page = TestClient(create_app(run), base_url="http://127.0.0.1").get("/?query=q2").text
+    assert "(1 of 2)" in page and "proposed: drop (review)" in page  # q2 has two positives
     summ = json.loads((run / "validation" / "summary.json").read_text())
     assert summ["drops_per_rule"] == {"dup=abs:0.5": 3} and summ["dropped"] + summ.get("relabelled", 0) == 4
     assert (run / "qrels" / "train.relabelled.tsv").read_text() == "query-id\tcorpus-id\tscore\nq3\tx3\t1\n"

@@ -36,6 +36,7 @@ class Item:
     miner_score: float | None
     scores: dict[str, tuple] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
+    n_positives: int = 0  # the query's known positives (0 = unknown); the audit shows the first
 
     @property
     def key(self) -> str:
@@ -101,5 +102,18 @@ def load_items(run_dir: str | Path) -> list[Item]:
             if k not in row:
                 raise DataError("missing", path, n, field=k)
         items.append(to_item(row, rules))
+    counts = positive_counts(run_dir)
+    for it in items:
+        it.n_positives = counts.get(it.query_id, 0)
     items.sort(key=lambda it: (it.uncertainty, it.query_id, it.miner_rank))
     return items
+
+
+def positive_counts(run_dir: Path) -> dict[str, int]:
+    """query id -> number of known positives, from the run's candidates.npz ({} when it is absent)."""
+    from hardneg.validate.step import CANDIDATES, load_candidates
+
+    if not (run_dir / CANDIDATES).exists():
+        return {}
+    cand, _, _ = load_candidates(run_dir / CANDIDATES)
+    return dict(zip(cand.query_ids, (cand.pos_rows >= 0).sum(axis=1).tolist()))
