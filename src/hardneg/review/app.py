@@ -100,7 +100,8 @@ def create_app(run_dir: str | Path) -> Starlette:
         origin = request.headers.get("origin")
         if origin and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
             return bad(403, "cross-origin request")  # another site's page posting to this local server
-        if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        size = request.headers.get("content-length", "0")
+        if not size.isdigit() or int(size) > MAX_BODY:
             return bad(413, "body too large")
         is_json = request.headers.get("content-type", "").startswith("application/json")
         try:
