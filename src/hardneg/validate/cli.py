@@ -49,6 +49,9 @@ def validate_cmd(
     split: Optional[str] = typer.Option(None, help="Qrels split (default: as recorded in candidates.npz, else train)."),
     fmt: list[str] = typer.Option([], "--format", "-f", help="Also export validated negatives in these formats (as `mine --format`)."),
     batch_size: int = typer.Option(64, help="Pairs per batch for cross-encoder and LLM judges."),
+    query_column: Optional[str] = typer.Option(None, "--query-column", help="Query column of pair files and HF sets (default: as mined)."),
+    answer_column: Optional[str] = typer.Option(None, "--answer-column", help="Answer column of pair files and HF sets (default: as mined)."),
+    skip_invalid: Optional[bool] = typer.Option(None, "--skip-invalid/--no-skip-invalid", help="Skip empty texts and qrels to unknown ids (default: as mined)."),
 ) -> None:
     """Re-judge mined candidates, drop suspected false negatives, refill, and write an audit of every drop."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -59,13 +62,20 @@ def validate_cmd(
     from hardneg.validate.core import validate
     from hardneg.validate.step import CANDIDATES, load_candidates, selection_order
 
+    from hardneg.checks import check_out, check_validation
+
     try:
+        check_validation(judge, rule, combine)  # every spec before any judge model loads
+        check_out(run_dir, "RUN_DIR")
         labels = read_review(resolve(review, run_dir)) if review else None
         cands, sel, meta = load_candidates(run_dir / CANDIDATES)
         source = data or meta.get("data")
         if not source:
             raise ValueError(f"{run_dir / CANDIDATES}: no dataset recorded; pass --data")
-        ds = load_data(source, split or meta.get("split", "train"))
+        ds = load_data(source, split or meta.get("split", "train"),
+                       query_column=query_column or meta.get("query_column", "query"),
+                       answer_column=answer_column or meta.get("answer_column", "answer"),
+                       skip_invalid=meta.get("skip_invalid", False) if skip_invalid is None else skip_invalid)
         opts = {"cross-encoder": {"batch_size": batch_size}, "llm": {"batch_size": batch_size}}
         t0 = time.perf_counter()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -81,6 +91,8 @@ def validate_cmd(
                 ordered, _ = selection_order(cands, sel)  # the mined picks first, then the refill pool
             n = num_negatives or (sel.rows.shape[1] if sel is not None else int(meta.get("num_negatives", 10)))
             res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts, labels)
+            done = next(t.completed for t in bar.tasks if t.id == task)
+            bar.update(task, total=done)  # judging stops once every query holds N kept: the bar ends full
         summ = write_audit(out, res, ordered, ds)
         if labels:
             qrels = run_dir / "qrels" / f"{split or meta.get('split', 'train')}.relabelled.tsv"
@@ -109,12 +121,13 @@ def report_cmd(
     html: bool = typer.Option(False, "--html", help="Also write report.html."),
 ) -> None:
     """Write report.md with score histograms, drop counts and the most confident suspected false negatives."""
-    from hardneg.validate.report import write_report
+    from hardneg.validate.report import report_files, write_report
 
     try:
         path = write_report(run_dir, top=top, as_html=html)
     except ValueError as e:
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
-    console.print(f"wrote {path}")
+    files = report_files(path, html)
+    console.print(f"wrote {', '.join(p.name for p in files)} to {path.parent}")
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -13,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from hardneg.data.errors import DataError
+from hardneg.data.jsonl import atomic_write
 from hardneg.data.model import Dataset
 from hardneg.select.candidates import Candidates
 from hardneg.select.negatives import Selection
@@ -96,15 +95,8 @@ def save_candidates(path: str | Path, cands: Candidates, sel: Selection | None =
         arrays[f"rrank::{k}"] = v
     if sel is not None:
         arrays.update({"sel_rows": sel.rows, "sel_scores": sel.scores, "sel_ranks": sel.ranks, "sel_keep": sel.keep})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 
@@ -147,12 +139,13 @@ def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any",
             save_candidates(Path(out) / CANDIDATES, cands, sel, meta)
         if not judges:
             return sel
-        new, res = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, **options)
+        new, step.result = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, **options)
         if out and options.get("review"):
             from hardneg.review.labels import write_relabelled
 
             write_relabelled(Path(out) / "qrels" / f"{(meta or {}).get('split', 'train')}.relabelled.tsv",
-                             options["review"], res.query_ids, ds.corpus.ids)
+                             options["review"], step.result.query_ids, ds.corpus.ids)
         return new
 
+    step.result = None  # the last ValidationResult, for the caller's counts
     return step
