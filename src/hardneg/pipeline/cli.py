@@ -75,6 +75,7 @@ def mine(
     dedup_negatives: bool = typer.Option(True, "--dedup-negatives/--no-dedup-negatives", help="Skip a candidate whose normalised text repeats a better one."),
     judge: list[str] = typer.Option([], "--judge", "-j", help="Validate the negatives with this judge, repeatable (as `hardneg validate`): cross-encoder:PATH, teacher:mpnet, llm:local, dup:jaccard:0.8."),
     rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
+    review: Optional[Path] = typer.Option(None, help="review.jsonl from `hardneg review` (or OUT/FILE): with --judge, its labels override the judges."),
     combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
@@ -103,8 +104,15 @@ def mine(
     source = {"data": data, "split": split, "query_column": query_column, "answer_column": answer_column,
               "skip_invalid": skip_invalid}
     try:  # every option and the out folder, before anything loads or is written
+        if review and not judge:
+            raise ValueError("--review needs at least one --judge (it overrides their decisions)")
         fp, action = mine_plan(cfg, source, judge, rule, combine, engine, fusion is not None, overwrite)
         use_precision(precision)  # judges take it too
+        labels = None
+        if review:
+            from hardneg.review.labels import read_review, resolve
+
+            labels = read_review(resolve(review, out))
     except ValueError as e:
         fail(e)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
@@ -120,7 +128,7 @@ def mine(
         try:
             ds = load_data(data, split, query_column=query_column, answer_column=answer_column,
                            skip_invalid=skip_invalid)
-            hook = mine_step(judge, rule, combine, pos_score, out, source)
+            hook = mine_step(judge, rule, combine, pos_score, out, source, review=labels)
             with claim(out, fp, action):  # --out is created only now, after the options and the data
                 if engine == "ray":
                     from hardneg.scale import RayOptions, mine_ray
