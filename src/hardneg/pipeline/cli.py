@@ -58,7 +58,8 @@ FLAG_KEYS = {"data": "data.path", "split": "data.split", "query_column": "data.q
              "pos_score": "select.pos_score", "short": "select.short", "min_score": "select.min_score",
              "max_score": "select.max_score", "dedup_negatives": "select.dedup_negatives",
              "judge": "validate.judges", "rule": "validate.rules", "combine": "validate.combine",
-             "fmt": "export.formats", "prompt": "export.prompt", "out": "out"}
+             "fmt": "export.formats", "prompt": "export.prompt", "out": "out", "precision": "retrieve.precision",
+             "review": "validate.review"}
 
 
 def given_flags(ctx: typer.Context, values: dict) -> dict:
@@ -99,11 +100,13 @@ def mine(
     seed: int = typer.Option(0, help="Seed for random/simans sampling: same seed, same output bytes."),
     batch_size: int = typer.Option(32, help="Encoding batch size for dense retrievers."),
     backend: Optional[str] = typer.Option(None, help="Encoding runtime for dense retrievers (default: the fastest installed)."),
+    precision: Optional[str] = typer.Option(None, help="Dense models' precision: auto, fp32, bf16, fp16 or int8 (default: auto; checked against fp32)."),
     search: str = typer.Option("exact", help="Dense search: exact, faiss-flat, faiss-ivf or faiss-hnsw."),
     min_relevance: int = typer.Option(1, help="Qrels grade from which a document counts as a positive."),
     dedup_negatives: bool = typer.Option(True, "--dedup-negatives/--no-dedup-negatives", help="Skip a candidate whose normalised text repeats a better one."),
     judge: list[str] = typer.Option([], "--judge", "-j", help="Validate the negatives with this judge, repeatable (as `hardneg validate`): cross-encoder:PATH, teacher:mpnet, llm:local, dup:jaccard:0.8."),
     rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
+    review: Optional[Path] = typer.Option(None, help="review.jsonl from `hardneg review` (or OUT/FILE): with --judge, its labels override the judges."),
     combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
@@ -125,15 +128,19 @@ def mine(
         cfg = MineConfig(retrievers=retriever, fusion=fusion or "rrf", strategy=strategy,
                          num_negatives=num_negatives, depth=depth, seed=seed, pos_score=pos_score, short=short,
                          min_score=min_score, max_score=max_score, formats=fmt, out=str(out),
-                         batch_size=batch_size, backend=backend, search=search, min_relevance=min_relevance,
-                         dedup_negatives=dedup_negatives, prompt=prompt, show_progress=True)
+                         batch_size=batch_size, backend=backend, precision=precision, search=search,
+                         min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt,
+                         show_progress=True)
         source = {"data": data, "split": split, "query_column": query_column, "answer_column": answer_column,
                   "skip_invalid": skip_invalid}
         try:  # every option with its flag's name, before anything loads or is written
+            if review and not judge:
+                raise ValueError("--review needs at least one --judge (it overrides their decisions)")
             mine_plan(cfg, source, judge, rule, combine, engine, fusion is not None, overwrite)
         except ValueError as e:
             fail(e)
         raw, where = flags_dict(cfg, source, judge, rule, combine, engine, ray_address), ""
+        raw["validate"]["review"] = str(review) if review else None
     else:
         try:
             raw, where = merge(load_dict(config), given_flags(ctx, locals())), str(config)
@@ -171,8 +178,12 @@ def run_config(pcfg, overwrite: bool = False):
     from hardneg.pipeline.runner import run
     from hardneg.pipeline.runs import pipeline_plan
 
-    try:  # the out folder, before anything loads or is written
+    try:  # the out folder and the review file, before anything loads or is written
         planned = pipeline_plan(pcfg, overwrite)
+        if pcfg.validate.review:
+            from hardneg.review.labels import read_review, resolve
+
+            read_review(resolve(pcfg.validate.review, pcfg.out))
     except ValueError as e:
         fail(e)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,

@@ -41,6 +41,7 @@ class RetrieveSection:
     depth: int | None = None
     batch_size: int = 32
     backend: str | None = None
+    precision: str | None = None  # dense models: auto, fp32, bf16, fp16, int8 (None: HARDNEG_PRECISION or auto)
     search: str = "exact"
     engine: str = "single"
     ray_address: str = "local"
@@ -66,6 +67,7 @@ class ValidateSection:
     judges: list[JudgeSpec] = field(default_factory=list)
     rules: list[RuleSpec] = field(default_factory=list)
     combine: str = "any"
+    review: str | None = None  # review.jsonl from `hardneg review` (or a name in out): its labels override the judges
 
     @property
     def enabled(self) -> bool:
@@ -115,7 +117,8 @@ OPTION_KEYS = {"--retriever": "retrieve.retrievers", "--fusion": "retrieve.fusio
                "--num-negatives": "select.num_negatives", "--depth": "retrieve.depth",
                "--batch-size": "retrieve.batch_size", "--pos-score": "select.pos_score", "--short": "select.short",
                "--search": "retrieve.search", "--min-score": "select.min_score", "--format": "export.formats",
-               "--combine": "validate.combine", "--engine": "retrieve.engine", "--out": "out"}
+               "--combine": "validate.combine", "--engine": "retrieve.engine", "--out": "out",
+               "--precision": "retrieve.precision"}
 
 
 @dataclass
@@ -152,7 +155,8 @@ class PipelineConfig:
         return MineConfig(retrievers=list(r.retrievers), fusion=r.fusion, strategy=s.spec,
                           num_negatives=s.num_negatives, depth=r.depth, seed=s.seed, pos_score=s.pos_score,
                           short=s.short, min_score=s.min_score, max_score=s.max_score, formats=list(e.formats),
-                          out=self.out, batch_size=r.batch_size, backend=r.backend, search=r.search,
+                          out=self.out, batch_size=r.batch_size, backend=r.backend, precision=r.precision,
+                          search=r.search,
                           min_relevance=self.data.min_relevance, dedup_negatives=s.dedup_negatives,
                           prompt=e.prompt, show_progress=self.show_progress)
 
@@ -236,6 +240,8 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
         cfg.out = str(cfg.out)
     cfg.train, cfg.evaluate = _train(d.get("train"), where), _evaluate(d.get("evaluate"), where)
     cfg.generate = _generate(d.get("generate"), where)
+    if cfg.validate.review and not cfg.validate.judges:
+        raise _at(where, "validate.review", "needs at least one judge (its labels override their decisions)")
     if cfg.evaluate is not None and cfg.train is None:
         raise _at(where, "evaluate", "scores the trained model: add a train section")
     try:
@@ -344,7 +350,8 @@ def flags_dict(cfg: MineConfig, source: dict, judges=(), rules=(), combine: str 
             "min_relevance": cfg.min_relevance}
     return {"data": data,
             "retrieve": {"retrievers": list(cfg.retrievers), "fusion": cfg.fusion, "depth": cfg.depth,
-                         "batch_size": cfg.batch_size, "backend": cfg.backend, "search": cfg.search,
+                         "batch_size": cfg.batch_size, "backend": cfg.backend, "precision": cfg.precision,
+                         "search": cfg.search,
                          "engine": engine, "ray_address": ray_address},
             "select": {"strategy": cfg.strategy, "num_negatives": cfg.num_negatives, "seed": cfg.seed,
                        "pos_score": cfg.pos_score, "short": cfg.short, "min_score": cfg.min_score,

@@ -64,7 +64,10 @@ def step_keys(cfg: PipelineConfig, content: str = "") -> dict[str, str]:
     keys["select"] = fingerprint({"after": keys["retrieve"], "select": d["select"]})
     last = keys["select"]
     if cfg.validate.enabled:
-        keys["validate"] = last = fingerprint({"after": last, "validate": d["validate"]})
+        rv = cfg.validate.review
+        rp = Path(rv) if rv and Path(rv).exists() else (Path(cfg.out) / rv if rv and cfg.out else None)
+        seen = hashlib.sha256(rp.read_bytes()).hexdigest() if rp and rp.is_file() else ""  # its labels
+        keys["validate"] = last = fingerprint({"after": last, "validate": d["validate"], "review": seen})
     keys["export"] = fingerprint({"after": last, "export": d["export"]})
     if cfg.train is not None:
         keys["train"] = fingerprint({"after": keys["export"], "train": d["train"]})
@@ -218,9 +221,19 @@ def validate(ctx: Context, load: bool) -> None:
         ctx.validation = meta["validation"]
         return
     v = ctx.cfg.validate
+    labels = None
+    if v.review:
+        from hardneg.review.labels import read_review, resolve
+
+        labels = read_review(resolve(v.review, ctx.cfg.out))
     ctx.sel, res = validate_selection(ctx.ds, ctx.cands, ctx.sel, [j.text for j in v.judges],
                                       [r.text for r in v.rules], v.combine, ctx.cfg.select.pos_score,
-                                      out=ctx.out)
+                                      out=ctx.out, review=labels)
+    if ctx.out and labels:
+        from hardneg.review.labels import write_relabelled
+
+        write_relabelled(ctx.out / "qrels" / f"{ctx.cfg.data.split}.relabelled.tsv", labels, res.query_ids,
+                         ctx.ds.corpus.ids)
     ctx.validation = validation_counts(res)
     pause("validate")
     if path:
@@ -263,7 +276,10 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
 
     cfg = config
     step = progress or (lambda name: None)
+    from hardneg.retrieve.runtime import use_precision
+
     fp, action = planned or pipeline_plan(cfg, overwrite)
+    use_precision(cfg.retrieve.precision)  # dense retrievers and judges
     gen_key = gen_done = None
     if cfg.generate is not None:
         if not cfg.out:

@@ -14,6 +14,7 @@ from hardneg.validate import rules as R
 from hardneg.validate.core import ValidationResult, doc_texts
 
 BINS = 20
+REVIEWED = ("keep", "drop", "relabel")  # by review code (hardneg.review.labels.CODE)
 
 
 def _f(x) -> float | None:
@@ -34,7 +35,8 @@ def drop_reasons(res: ValidationResult, qi: np.ndarray, ci: np.ndarray) -> list[
 def audit_rows(res: ValidationResult, cand: Candidates, ds: Dataset) -> list[dict]:
     """One dict per dropped candidate, in (query, miner rank) order: texts, every judge's score and positive
     reference, the rules that dropped it and its rank (1-based, 0 = absent) in each retriever."""
-    qi, ci = np.nonzero(res.dropped)
+    reviewed = res.judged & (res.review >= 0) if res.review is not None else False
+    qi, ci = np.nonzero(res.dropped | reviewed)  # and the cells a person decided, kept ones too
     if not len(qi):
         return []
     q_texts = ds.queries
@@ -55,6 +57,8 @@ def audit_rows(res: ValidationResult, cand: Candidates, ds: Dataset) -> list[dic
             row[f"pos_{name}"] = _f(refs[name][q])
         for name, ranks in cand.retriever_ranks.items():
             row[f"rank_{name}"] = int(ranks[q, c])
+        if res.review is not None and res.review[q, c] >= 0:
+            row.update(action=REVIEWED[int(res.review[q, c])], decided_by="review")
         out.append(row)
     return out
 
@@ -76,6 +80,8 @@ def summary(res: ValidationResult, audit: list[dict] | None = None) -> dict:
     """Counts per rule and judge, queries left short, and per-judge histograms of positive / kept / dropped."""
     per_rule: dict[str, int] = {}
     for row in audit or []:
+        if row.get("action") == "keep":  # a person kept it: not a drop
+            continue
         for r in row["rule"].split(";"):
             if r:
                 per_rule[r] = per_rule.get(r, 0) + 1

@@ -10,6 +10,7 @@ import numpy as np
 
 from hardneg.data.errors import DataError
 from hardneg.data.model import Corpus, Dataset
+from hardneg.review.labels import review_codes
 from hardneg.select.candidates import Candidates
 from hardneg.validate import rules as R
 from hardneg.validate.judges import Judge, make_judge
@@ -40,6 +41,7 @@ class ValidationResult:
     combine: str = "any"
     pos_agg: str = "min"
     malformed: dict[str, int] = field(default_factory=dict)
+    review: np.ndarray | None = None  # int8 [Q, K] a person's decision: -1 none, 0 keep, 1 drop, 2 relabel
 
     @property
     def kept(self) -> np.ndarray:
@@ -137,10 +139,13 @@ def _positive_scores(judge: Judge, ds: Dataset, cand: Candidates, q_texts: list[
 def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Judge],
              rules: Sequence[str | RuleSpec] = (), num_negatives: int = 10, combine: str = "any",
              pos_agg: str = "min", refill_margin: int | None = None,
-             progress: Callable[[int, int], None] | None = None, judge_options: dict | None = None
-             ) -> ValidationResult:
+             progress: Callable[[int, int], None] | None = None, judge_options: dict | None = None,
+             review: dict | None = None) -> ValidationResult:
     """Judge candidates in miner order (top N + margin first, more only where drops left a query short),
-    drop by the rules combined across judges, and keep the first N survivors per query."""
+    drop by the rules combined across judges, and keep the first N survivors per query.
+
+    review: {(query_id, doc_id): label} from hardneg.review.read_review; a reviewed label overrides the
+    judges (negative keeps, false_negative and relevant drop)."""
     if combine not in COMBINE:
         raise ValueError(f"combine must be any, all or majority, not '{combine}'")
     specs = [s if isinstance(s, str) else "" for s in judges]  # "" = a ready-made judge object
@@ -156,6 +161,7 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
     nq, k = cand.rows.shape
     margin = max(2, n // 2) if refill_margin is None else int(refill_margin)
     valid = cand.valid
+    forced = review_codes(review or {}, cand.query_ids, cand.rows, dataset.corpus.ids)
     pos = {j.name: _positive_scores(j, dataset, cand, q_texts) for j in js}
     scores = {j.name: np.full((nq, k), np.nan, dtype=np.float32) for j in js}
     judged = np.zeros((nq, k), dtype=bool)
@@ -180,6 +186,7 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
                                                for r in rule_map[j.name]]) for j in js}
         answered = np.stack([~np.isnan(scores[j.name]) for j in js])  # NaN = malformed reply: no vote
         dropped = R.combine(np.stack([votes[j.name] for j in js]), answered, combine) & judged
+        dropped = np.where(forced >= 0, forced > 0, dropped) & judged  # a person's label wins
         n_kept = (judged & ~dropped).sum(axis=1)
         left = (valid & ~judged & (cols >= start[:, None])).any(axis=1)
         need = (n_kept < n) & left
@@ -192,4 +199,4 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
              int(judged.sum()), int(dropped.sum()), int((neg_cols < 0).any(axis=1).sum()))
     return ValidationResult(list(cand.query_ids), negatives.astype(np.int64), neg_cols, scores, pos, judged,
                             dropped, votes, rule_map, {j.name: j.units for j in js}, combine, pos_agg,
-                            {j.name: int(getattr(j, "malformed", 0)) for j in js})
+                            {j.name: int(getattr(j, "malformed", 0)) for j in js}, forced)

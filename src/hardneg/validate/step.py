@@ -138,6 +138,11 @@ def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any",
         if not judges:
             return sel
         new, step.result = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, **options)
+        if out and options.get("review"):
+            from hardneg.review.labels import write_relabelled
+
+            write_relabelled(Path(out) / "qrels" / f"{(meta or {}).get('split', 'train')}.relabelled.tsv",
+                             options["review"], step.result.query_ids, ds.corpus.ids)
         return new
 
     step.result = None  # the last ValidationResult, for the caller's counts
