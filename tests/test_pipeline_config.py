@@ -9,9 +9,11 @@ from hardneg.select.spec import Strategy
 from hardneg.validate.spec import JudgeSpec
 
 runner = CliRunner()
-FULL = {"data": {"path": "tiny", "split": "train"}, "retrieve": {"retrievers": ["bm25", "dense:minilm"]},
+FULL = {"data": {"path": "tiny", "split": "train"},
+        "retrieve": {"retrievers": ["bm25", "dense:minilm"], "precision": "int8"},
         "select": {"strategy": "topk-percpos:0.95", "num_negatives": 3, "seed": 7},
-        "validate": {"judges": ["dup:exact", "dup:jaccard:0.8"], "rules": ["dup=abs:0.9"], "combine": "all"},
+        "validate": {"judges": ["dup:exact", "dup:jaccard:0.8"], "rules": ["dup=abs:0.9"], "combine": "all",
+                     "review": "review.jsonl"},
         "export": {"formats": ["flag", "triplet"], "prompt": "p"}, "out": "run"}
 
 
@@ -20,6 +22,7 @@ def test_sections_hold_parsed_specs_and_round_trip_through_yaml(tmp_path):
     assert isinstance(cfg.select.strategy, Strategy) and cfg.select.strategy.perc == 0.95
     assert all(isinstance(j, JudgeSpec) for j in cfg.validate.judges)
     assert cfg.validate.judges[1].threshold == 0.8 and cfg.validate.rules[0].value == 0.9
+    assert cfg.mine_config().precision == "int8" and cfg.validate.review == "review.jsonl"
     path = dump(cfg, tmp_path / "config.yaml")
     assert load(path) == cfg
     m = cfg.mine_config()
@@ -43,6 +46,8 @@ def test_sections_hold_parsed_specs_and_round_trip_through_yaml(tmp_path):
     ({"export": {"formats": ["csv"]}}, "export.formats: unknown format 'csv' (choose from triplet"),
     ({"retrieve": "bm25"}, "retrieve: must be a mapping"),
     ({"train": {"epochs": -1}}, "train.epochs: must be a positive number"),
+    ({"validate": {"review": "r.jsonl"}}, "validate.review: needs at least one judge"),
+    ({"retrieve": {"precision": "fp8"}}, "retrieve.precision: 'fp8' is not one of"),
     ({"select": {"num_negatives": "five"}}, "select.num_negatives: must be an integer, got 'five'"),
     ({"select": {"dedup_negatives": "yes"}}, "select.dedup_negatives: must be true or false"),
     ({"retrieve": {"depth": 1.5}}, "retrieve.depth: must be an integer"),
