@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hardneg.pipeline.config import MineConfig
+from hardneg.validate.cli import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
 
 console = Console(stderr=True)
 
@@ -68,6 +69,11 @@ def mine(
     judge: list[str] = typer.Option([], "--judge", "-j", help="Validate the negatives with this judge, repeatable (as `hardneg validate`): cross-encoder:PATH, teacher:mpnet, llm:local, dup:jaccard:0.8."),
     rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
     combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
+    policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
+    drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
+    cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
+    target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
+    margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
     ray_address: str = typer.Option("local", help="With --engine ray: local (start a cluster here), auto, or HOST:PORT."),
@@ -77,12 +83,16 @@ def mine(
 
     from hardneg.data.load import load_data
     from hardneg.pipeline.mine import mine as run_mine
+    from hardneg.validate.cli import check_validation
     from hardneg.validate.step import mine_step
 
     cfg = MineConfig(retrievers=retriever, fusion=fusion, strategy=strategy, num_negatives=num_negatives, depth=depth,
                      seed=seed, pos_score=pos_score, short=short, min_score=min_score, max_score=max_score,
                      formats=fmt, out=str(out), batch_size=batch_size, backend=backend, search=search,
-                     min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt, show_progress=True)
+                     min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt, show_progress=True,
+                     target_fn_rate=target_fn_rate, margin_judge=margin_judge,
+                     validate_budget=10 * num_negatives if judge and depth is None else 0)
+    vopts = {"policy": policy, "drop_query": drop_query, "cascade": cascade, "target_fn_rate": target_fn_rate}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=False) as bar:
         task = {"id": None}
@@ -94,6 +104,7 @@ def mine(
 
         stage("load data")
         try:
+            check_validation(judge, rule, policy, drop_query, cascade, target_fn_rate, margin_judge, fmt)
             ds = load_data(data, split)
             if engine not in ("single", "ray"):
                 raise ValueError(f"--engine must be single or ray, got '{engine}'")
@@ -103,7 +114,7 @@ def mine(
                 res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage)
             else:
                 res = run_mine(ds, cfg, progress=stage, validate=mine_step(
-                    judge, rule, combine, pos_score, out, {"data": data, "split": split}))
+                    judge, rule, combine, pos_score, out, {"data": data, "split": split}, **vopts))
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
             console.print(f"[red]error:[/red] {e}", soft_wrap=True)

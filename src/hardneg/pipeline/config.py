@@ -34,6 +34,10 @@ class MineConfig:
     dedup_negatives: bool = True
     prompt: str = ""
     show_progress: bool = False
+    # validation (see docs/validate.md): calibrate judges to this false-negative rate; marginmse label judge
+    target_fn_rate: float | None = None
+    margin_judge: str | None = None
+    validate_budget: int = 0  # extra candidates searched per query for validation to refill from
 
     def to_dict(self) -> dict:
         return asdict(self)

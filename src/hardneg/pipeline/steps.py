@@ -85,7 +85,8 @@ def make_retrievers(cfg: MineConfig) -> list:
 def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list) -> tuple[Candidates, dict]:
     """Index, search and fuse; drop excluded docs; score the positives. Returns (Candidates, exclusion counts)."""
     st = parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
-    depth = min(cfg.depth or default_depth(st, cfg.num_negatives, prep.excl.shape[1]), len(ds.corpus))
+    depth = cfg.depth or default_depth(st, cfg.num_negatives, prep.excl.shape[1]) + cfg.validate_budget
+    depth = min(depth, len(ds.corpus))
     t, runs = prep.timings, []
     for r in retrievers:
         t0 = time.perf_counter()

@@ -18,13 +18,51 @@ RULE_HELP = ("Drop rule, repeatable: perc:0.95 (drop if s_neg > 95% of the posit
              "(drop if s_neg > s_pos - 0.1), abs:T (drop if s_neg > T); optional :min|mean|max positive; "
              "prefix JUDGE= to bind it to one judge (e.g. llm=abs:0.5). Default: perc:0.95, llm abs:0.5, dup its threshold.")
 
+POLICY_HELP = ("What suspected false negatives become, by judge agreement: e.g. relabel=all,drop=any (relabel as a "
+               "positive when every judge agrees, drop when any does). Default: drop=<--combine>.")
+DROP_QUERY_HELP = "Remove a query when at least this share of its top N judged candidates is flagged (e.g. 0.5)."
+CASCADE_HELP = ("Run judges cheap to expensive (dup, teacher, cross-encoder, llm); a later judge scores only "
+                "candidates within this band of the earlier judge's cut (rule units, e.g. 0.05).")
+TARGET_HELP = ("Calibrate each judge's threshold to this false-negative rate (e.g. 0.01), from queries with >= 2 "
+               "positives (extras held out); falls back to the default rule when labels are too few.")
+MARGIN_HELP = "Judge whose scores become marginmse labels (teacher:mpnet or cross-encoder:PATH); required by -f marginmse."
+
+
+def check_validation(judges: list[str], rules: list[str], policy: str | None, drop_query: float | None,
+                     cascade: float | None, target: float | None, margin: str | None, formats: list[str]) -> None:
+    """Fail fast, before any model loads, on bad validation options (ValueError naming the option)."""
+    from hardneg.validate.spec import margin_judge, parse_judge, parse_policy, parse_rule
+
+    for j in judges:
+        parse_judge(j)
+    for r in rules:
+        parse_rule(r)
+    parse_policy(policy)
+    margin_judge(margin, formats)
+    if not judges and any(v is not None for v in (policy, drop_query, cascade, target)):
+        raise ValueError("--policy, --drop-query, --cascade and --target-fn-rate need at least one --judge")
+    if drop_query is not None and not 0.0 < drop_query <= 1.0:
+        raise ValueError(f"--drop-query must be a share in (0, 1], got {drop_query}")
+    if cascade is not None and cascade < 0:
+        raise ValueError(f"--cascade band must be >= 0, got {cascade}")
+    if target is not None and not 0.0 < target < 1.0:
+        raise ValueError(f"--target-fn-rate must be in (0, 1), got {target}")
+
 
 def summary_table(summ: dict) -> Table:
     t = Table(title="validation", show_header=True)
     t.add_column("what")
     t.add_column("value", justify="right")
-    for k in ("queries", "judged", "dropped", "kept", "spare", "queries_short"):
+    for k in ("queries", "judged", "dropped", "relabelled", "kept", "spare", "queries_dropped", "queries_short"):
         t.add_row(k.replace("_", " "), str(summ[k]))
+    for why, c in summ.get("short_reasons", {}).items():
+        t.add_row(f"short because of {why}", str(c))
+    if summ.get("cascade"):
+        c = summ["cascade"]
+        for j, v in c["pairs_scored"].items():
+            t.add_row(f"pairs scored by {j}", f"{v} of {c['pairs_if_judging_all']}")
+    for j, c in summ.get("calibration", {}).items():
+        t.add_row(f"calibrated {j}", f"{c.get('value')} ({c['reason']})")
     for r, c in summ["drops_per_rule"].items():
         t.add_row(f"dropped by {r}", str(c))
     for j, m in summ.get("malformed", {}).items():
@@ -45,16 +83,21 @@ def validate_cmd(
     split: Optional[str] = typer.Option(None, help="Qrels split (default: as recorded in candidates.npz, else train)."),
     fmt: list[str] = typer.Option([], "--format", "-f", help="Also export validated negatives in these formats (as `mine --format`)."),
     batch_size: int = typer.Option(64, help="Pairs per batch for cross-encoder and LLM judges."),
+    policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
+    drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
+    cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
+    target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
+    margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
 ) -> None:
     """Re-judge mined candidates, drop suspected false negatives, refill, and write an audit of every drop."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hardneg.data.load import load_data
-    from hardneg.validate.audit import write_audit
     from hardneg.validate.core import validate
-    from hardneg.validate.step import CANDIDATES, load_candidates, selection_order
+    from hardneg.validate.step import CANDIDATES, load_candidates, relabelled, selection_order, write_outputs
 
     try:
+        check_validation(judge, rule, policy, drop_query, cascade, target_fn_rate, margin_judge, fmt)
         cands, sel, meta = load_candidates(run_dir / CANDIDATES)
         source = data or meta.get("data")
         if not source:
@@ -74,19 +117,27 @@ def validate_cmd(
             if sel is not None and num_negatives in (None, sel.rows.shape[1]):
                 ordered, _ = selection_order(cands, sel)  # the mined picks first, then the refill pool
             n = num_negatives or (sel.rows.shape[1] if sel is not None else int(meta.get("num_negatives", 10)))
-            res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts)
-        summ = write_audit(out, res, ordered, ds)
+            res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts,
+                           policy=policy, drop_query=drop_query, cascade=cascade, target_fn_rate=target_fn_rate)
+        summ = write_outputs(run_dir, res, ordered, ds, split or meta.get("split", "train"))
     except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     if fmt:
-        from hardneg.export import Mined, export
+        from hardneg.export import Mined, export, parse_formats
+        from hardneg.export.mined import join_positives
+        from hardneg.validate.step import judge_margins
 
-        keep = np.arange(len(res.query_ids)) if sel is None else np.nonzero(sel.keep)[0]  # as mine exported
+        kept = np.ones(len(res.query_ids), bool) if sel is None else sel.keep.copy()  # as mine exported
+        keep = np.nonzero(kept & ~res.queries_dropped)[0]
         scores = np.where(res.negatives >= 0, np.take_along_axis(ordered.scores, np.maximum(res.neg_cols, 0), 1), np.nan)
+        xr, xs = relabelled(res, ordered)
+        pr, ps = join_positives(cands.pos_rows[keep], cands.pos_scores[keep], xr[keep], xs[keep])
         m = Mined([res.query_ids[i] for i in keep], [ds.queries.text(res.query_ids[i]) for i in keep],
-                  cands.pos_rows[keep], cands.pos_scores[keep], res.negatives[keep], scores[keep].astype(np.float32),
+                  pr, ps, res.negatives[keep], scores[keep].astype(np.float32),
                   ds.corpus.ids, ds.corpus.full_texts(), meta.get("scorer", ""))
+        if margin_judge and "marginmse" in parse_formats(fmt):
+            m = judge_margins(m, margin_judge)
         export(m, out, fmt)
     console.print(summary_table(summ))
     console.print(f"wrote audit.jsonl, audit.parquet and summary.json to {out} in {time.perf_counter() - t0:.1f} s; "
