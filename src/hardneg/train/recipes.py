@@ -34,6 +34,7 @@ class Recipe:
     strategy: str = "range:10-50:random"
     validate: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    validate_options: dict = field(default_factory=dict)  # validate(): policy, target_fn_rate, cascade, drop_query
     st: dict = field(default_factory=dict)  # overrides of ST_RECOMMENDED
     path: str | None = None
 
@@ -45,6 +46,10 @@ class Recipe:
             raise DataError("must be a positive integer", field=f"{where}.num_negatives")
         if self.kind == "file" and not self.path:
             raise DataError("a file recipe needs a path", field=f"{where}.path")
+        bad = set(self.validate_options) - {"policy", "target_fn_rate", "cascade", "drop_query"}
+        if bad:
+            raise DataError(f"unknown validation option(s) {sorted(bad)} (policy, target_fn_rate, cascade, "
+                            "drop_query)", field=f"{where}.validate_options")
         bad = set(self.st) - set(ST_RECOMMENDED)
         if bad:
             raise DataError(f"unknown mine_hard_negatives option(s) {sorted(bad)}", field=f"{where}.st")
@@ -115,7 +120,7 @@ def hardneg_groups(ds: Dataset, recipe: Recipe, seed: int, progress: bool = Fals
         from hardneg.validate.step import validate_selection
 
         sel, _ = validate_selection(ds, res.candidates, res.selection, recipe.validate, recipe.rules,
-                                    out=export_dir)
+                                    out=export_dir, **recipe.validate_options)
         mined = to_mined(ds, prepare(ds, cfg), res.candidates, sel, cfg)
     if export_dir is not None:
         from hardneg.export import export
