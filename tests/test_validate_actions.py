@@ -127,3 +127,36 @@ def test_cascade_band_spares_the_expensive_judge(tiny_beir):
     summ = summary(res, None, cand)
     assert summ["cascade"]["pairs_scored"] == {"cheap": 30, "dear": 24}
     assert summ["cascade"]["pairs_if_judging_all"] == 30
+
+
+def test_cli_checks_validation_options_before_loading(tmp_path):
+    from typer.testing import CliRunner
+
+    from hardneg.cli import app
+
+    missing = str(tmp_path / "no-such-data")  # never read: the options fail first
+    for extra, msg in [(["-f", "marginmse"], "--margin-judge"),
+                       (["--policy", "relabel=all"], "need at least one --judge"),
+                       (["--judge", "teacher:mpnet", "--policy", "keep=all"], "ACTION=AGREEMENT"),
+                       (["--judge", "teacher:mpnet", "--target-fn-rate", "2"], "--target-fn-rate"),
+                       (["--judge", "teacher:mpnet", "--drop-query", "0"], "--drop-query"),
+                       (["-f", "marginmse", "--margin-judge", "dup:exact"], "cross-encoder or teacher")]:
+        r = CliRunner().invoke(app, ["mine", "--data", missing, "-o", str(tmp_path / "o")] + extra)
+        assert r.exit_code == 2 and msg in r.output, (extra, r.output)
+        assert "Traceback" not in r.output
+
+
+def test_report_shows_calibration_cascade_and_actions(tmp_path):
+    from test_validate_calibrate import _planted
+
+    from hardneg.validate.audit import write_audit
+    from hardneg.validate.report import write_report
+
+    ds, cand, judge = _planted()
+    res = validate(cand, ds, [judge], [], num_negatives=5, target_fn_rate=0.01, cascade=0.05,
+                   policy="relabel=any")
+    summ = write_audit(tmp_path, res, cand, ds)
+    assert summ["calibration"]["teacher"]["curve"]["fn_rate"] and summ["cascade"]["band"] == 0.05
+    md = write_report(tmp_path).read_text()
+    assert (tmp_path / "calibration.png").exists() and "## Calibration" in md and "## Cascade" in md
+    assert "false-negative rate by miner rank" in md and "relabelled" in md
