@@ -160,3 +160,10 @@ def test_report_shows_calibration_cascade_and_actions(tmp_path):
     md = write_report(tmp_path).read_text()
     assert (tmp_path / "calibration.png").exists() and "## Calibration" in md and "## Cascade" in md
     assert "false-negative rate by miner rank" in md and "relabelled" in md
+
+
+def test_validation_budget_deepens_the_search(tiny_beir, tiny_bert):
+    ds = load_beir(tiny_beir, "train")
+    base = mine(ds, MineConfig(retrievers=[f"dense:{tiny_bert}"], num_negatives=2, formats=[]))
+    more = mine(ds, MineConfig(retrievers=[f"dense:{tiny_bert}"], num_negatives=2, formats=[], validate_budget=3))
+    assert more.candidates.rows.shape[1] == base.candidates.rows.shape[1] + 3
