@@ -167,3 +167,23 @@ def test_validation_budget_deepens_the_search(tiny_beir, tiny_bert):
     base = mine(ds, MineConfig(retrievers=[f"dense:{tiny_bert}"], num_negatives=2, formats=[]))
     more = mine(ds, MineConfig(retrievers=[f"dense:{tiny_bert}"], num_negatives=2, formats=[], validate_budget=3))
     assert more.candidates.rows.shape[1] == base.candidates.rows.shape[1] + 3
+
+
+def test_cli_validate_relabels_into_a_qrels_delta(tiny_beir, tmp_path):
+    from typer.testing import CliRunner
+
+    from hardneg.cli import app
+
+    out = tmp_path / "mine"
+    r = CliRunner().invoke(app, ["mine", "--data", str(tiny_beir), "-r", "bm25", "-n", "3", "--depth", "12",
+                                 "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["validate", str(out), "--judge", "dup:jaccard:0.05:1", "--policy", "relabel=any",
+                                 "-f", "labeled-pair"])
+    assert r.exit_code == 0, r.output
+    delta = (out / "qrels" / "train.relabelled.tsv").read_text().splitlines()[1:]
+    pairs = {tuple(x.split("\t")[:2]) for x in delta}
+    lp = pq.read_table(out / "validation" / "labeled-pair.parquet").to_pylist()
+    assert pairs and pairs <= {(x["query_id"], x["doc_id"]) for x in lp if x["label"] == 1}
+    assert not pairs & {(x["query_id"], x["doc_id"]) for x in lp if x["label"] == 0}
+    assert "relabelled" in r.output
