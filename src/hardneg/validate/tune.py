@@ -86,7 +86,7 @@ def tune_rules(js: list, rule_map: dict[str, list[RuleSpec]], cand: Candidates, 
         c = calibrate(j.name, first.kind, x, lb, valid, n, target)
         out[j.name] = c.to_dict(R.rule_value) | {"source": source, "target_fn_rate": target,
                                                    "default": first.label(), "fn_by_rank": fn_by_rank(lb, valid)}
-        log.info("calibration of %s (%s): %s", j.name, source, c.reason)
+        (log.info if c.cut is not None else log.warning)("calibration of %s (%s): %s", j.name, source, c.reason)
         if c.cut is not None:
             v = R.rule_value(first.kind, c.cut)
             new = RuleSpec(first.kind, float(v), first.pos_agg, first.judge, f"{first.kind}:{v:.4g}")
