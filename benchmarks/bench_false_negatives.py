@@ -127,6 +127,8 @@ def main() -> None:
     ap.add_argument("--cross-encoder", default=None, help="cross-encoder checkpoint for the cascade row")
     ap.add_argument("--band", type=float, default=0.05, help="cascade band around the teacher's cut (perc units)")
     ap.add_argument("--with-llm", action="store_true", help="also run llm:local settings (slow on CPU)")
+    ap.add_argument("--skip-llm", action="store_true", help="LLM settings are skipped unless --with-llm (accepted "
+                    "for older command lines)")
     ap.add_argument("--with-st", action="store_true", help="also run the ST reference (re-encodes the corpus)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
