@@ -115,3 +115,19 @@ def test_rerank_and_chain(tiny_beir, tiny_cross_encoder):
     best = int(np.argsort(-want, kind="stable")[0])  # ties go to the earlier query
     assert keep.tolist() == [best == 0, best == 1, False, False]
     assert [rows[0]["rerank_score"], rows[1]["rerank_score"]] == [round(float(w), 4) for w in want]
+
+
+def test_repeat_filter_catches_a_reply_looping_on_one_sentence():
+    loop = "what is the capital of France? " * 8
+    qs = [loop, "what is the capital of France", "is the cat a cat or a dog", "tea tea tea leaves"]
+    assert F.repeat_mask(qs).tolist() == [False, True, True, True]
+    assert F.repeat_mask(["tea tea tea tea tea"], max_count=3).tolist() == [False]
+    assert F.repeat_mask(["cats purr. cats purr."]).tolist() == [False]  # a sentence said twice
+
+
+def test_generate_filters_by_default():
+    assert [f.kind for f in F.parse_filters([])] == ["length", "dedupe", "copy", "repeat"]
+    assert F.parse_filters(["none"]) == []
+    assert [f.label for f in F.parse_filters(["repeat:4"])] == ["repeat:4"]
+    with pytest.raises(ValueError, match="repeat:COUNT"):
+        F.parse_filter("repeat:1")

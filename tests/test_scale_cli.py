@@ -9,7 +9,7 @@ from hardneg.cli import app
 
 def test_unknown_engine_is_refused(tiny_beir, tmp_path):
     r = CliRunner().invoke(app, ["mine", "--data", str(tiny_beir), "--engine", "spark", "--out", str(tmp_path / "o")])
-    assert r.exit_code == 2 and "--engine must be single or ray" in r.output
+    assert r.exit_code == 2 and "--engine: 'spark' is not one of single, ray" in r.output
 
 
 def test_ray_engine_refuses_bm25_before_starting_a_cluster(tiny_beir, tmp_path):

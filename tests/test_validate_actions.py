@@ -136,7 +136,7 @@ def test_cli_checks_validation_options_before_loading(tmp_path):
 
     missing = str(tmp_path / "no-such-data")  # never read: the options fail first
     for extra, msg in [(["-f", "marginmse"], "--margin-judge"),
-                       (["--policy", "relabel=all"], "need at least one --judge"),
+                       (["--policy", "relabel=all"], "needs at least one --judge"),
                        (["--judge", "teacher:mpnet", "--policy", "keep=all"], "ACTION=AGREEMENT"),
                        (["--judge", "teacher:mpnet", "--target-fn-rate", "2"], "--target-fn-rate"),
                        (["--judge", "teacher:mpnet", "--drop-query", "0"], "--drop-query"),

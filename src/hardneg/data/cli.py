@@ -26,12 +26,15 @@ def convert(
     """Convert a dataset to BEIR layout (pairs get text-hash ids; repeated texts are pooled)."""
     console = Console()
     report = LoadReport()
+    from hardneg.checks import check_out
+
     try:
+        check_out(out, "OUT")
         kind = source_kind(source)
         with Console(stderr=True).status(f"loading {source}"):
             ds = load_data(source, split, query_column=query_column, answer_column=answer_column,
                            skip_invalid=skip_invalid, report=report)
-    except DataError as e:
+    except ValueError as e:  # DataError or a bad OUT
         Console(stderr=True).print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     write_beir(out, ds, split=split)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import io
 import json
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -15,10 +17,21 @@ from hardneg.data.errors import DataError
 
 
 def open_text(path: str | Path, mode: str = "rt"):
+    """A UTF-8 text file, plain or .gz; reading skips a leading byte-order mark."""
     path = Path(path)
+    enc = "utf-8-sig" if "r" in mode else "utf-8"
     if path.suffix == ".gz":
-        return gzip.open(path, mode, encoding="utf-8", newline="")
-    return open(path, mode, encoding="utf-8", newline="")
+        return gzip.open(path, mode, encoding=enc, newline="")
+    return open(path, mode, encoding=enc, newline="")
+
+
+@contextlib.contextmanager
+def gzip_errors(path: str | Path) -> Iterator[None]:
+    """Turn a corrupt or truncated .gz file's errors into one DataError naming the file."""
+    try:
+        yield
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise DataError(f"corrupt gzip file ({e or type(e).__name__})", path) from None
 
 
 def find(path: Path) -> Path | None:
@@ -32,8 +45,10 @@ def find(path: Path) -> Path | None:
 def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Yield (line number, text) of a UTF-8 file (plain or .gz); bad bytes raise DataError naming the line."""
     path = Path(path)
-    with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+    with gzip_errors(path), (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
         for n, raw in enumerate(f, 1):
+            if n == 1 and raw.startswith(codecs.BOM_UTF8):  # as json/csv readers elsewhere accept it
+                raw = raw[len(codecs.BOM_UTF8):]
             try:
                 yield n, raw.decode("utf-8")
             except UnicodeDecodeError as e:
@@ -59,12 +74,27 @@ def dumps(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def umask_mode(base: int = 0o666) -> int:
+    """`base` less the process umask: the mode open() would give a new file (0o777 for folders)."""
+    try:  # Linux: read it, without the set-and-restore window other threads could write in
+        with open("/proc/self/status", encoding="ascii") as f:
+            mask = next(int(x.split()[1], 8) for x in f if x.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0)
+        os.umask(mask)
+    return base & ~mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w") -> Iterator[io.TextIOBase]:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    """Write to a temporary file beside `path`, then rename: readers never see half a file.
+
+    The file gets the umask's mode (as open() would give it), not mkstemp's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, umask_mode())
     os.close(fd)
     try:
         if path.suffix == ".gz":

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 from hardneg.data.beir import LoadReport
 from hardneg.data.errors import DataError
-from hardneg.data.jsonl import open_text, read_jsonl
+from hardneg.data.jsonl import gzip_errors, open_text, read_jsonl
 from hardneg.data.model import Corpus, Dataset, Qrels, Queries
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def _jsonl_rows(path: Path, qc: str, ac: str) -> Iterator[Row]:
 
 def _csv_rows(path: Path, qc: str, ac: str) -> Iterator[Row]:
     delim = "\t" if path.name.removesuffix(".gz").endswith(".tsv") else ","
-    with open_text(path) as f:
+    with gzip_errors(path), open_text(path) as f:
         reader = csv.DictReader(f, delimiter=delim)
         try:
             header = reader.fieldnames or []

@@ -45,10 +45,16 @@ def eval_command(
     """Evaluate retrievers (nDCG, MRR, Recall, MAP via ranx) on the judged queries of one split."""
     out = table_console()
     err = Console(stderr=True)
+    from hardneg.checks import check_plot, fail
+
     try:
         metrics = metric_names(metric or default_metrics(k))
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--metric") from None
+    try:
+        check_plot(plot)
+    except ValueError as e:
+        fail(e)
     report = LoadReport()
     try:
         with err.status(f"loading {data} ({split})", spinner="dots"):

@@ -13,6 +13,8 @@ from typing import Iterator
 
 import numpy as np
 
+from hardneg.data.jsonl import umask_mode
+
 
 @dataclass
 class Mined:
@@ -74,6 +76,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    tmp.chmod(umask_mode(0o777))  # mkdtemp's 0700 would outlive the rename
     try:
         yield tmp
         old = None

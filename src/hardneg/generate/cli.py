@@ -60,7 +60,9 @@ def generate(
     per_doc: int = typer.Option(1, "--per-doc", help="Queries generated per document."),
     sample: int = typer.Option(0, help="Generate for this many documents drawn with --seed (0 = all)."),
     filter_: list[str] = typer.Option([], "--filter", help="Filter, repeatable, applied in order: length:MIN:MAX, dedupe, "
-                                                           "copy:RUN, score:FRAC, roundtrip:K:RETRIEVER, rerank:N:MODEL."),
+                                                           "copy:RUN, repeat:COUNT, score:FRAC, roundtrip:K:RETRIEVER, "
+                                                           "rerank:N:MODEL (default: length:3:32, dedupe, copy:6, "
+                                                           "repeat:3; `none` keeps every query)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output BEIR folder; rerunning the same command resumes."),
     seed: int = typer.Option(0, help="Global seed (sampling of documents and per-document generation seeds)."),
     max_tokens: int = typer.Option(48, help="Most tokens generated per query."),
@@ -71,24 +73,28 @@ def generate(
     api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding the API key (never logged)."),
     price_per_1k_tokens: Optional[float] = typer.Option(None, "--price-per-1k-tokens",
                                                         help="Price per 1000 tokens, to print the run's cost."),
-    overwrite: bool = typer.Option(False, help="Discard checkpoints of an earlier run in --out and start over."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Discard checkpoints of an earlier run in --out and start over."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip documents without an id or text instead of failing."),
 ) -> None:
     """Generate synthetic queries (InPars/Promptagator style), filter them and write a dataset `mine` can read."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from hardneg.generate.core import generate_dataset, load_corpus
-    from hardneg.generate.filters import parse_filter
+    from hardneg.checks import check_out, fail
+    from hardneg.generate.filters import parse_filters
     from hardneg.generate.prompts import make_prompt
     from hardneg.generate.run import GenConfig, sample_rows
     from hardneg.llm import make_llm, parse_llm_spec
 
     try:
         spec = parse_llm_spec(backend)
-        filters = [parse_filter(f) for f in filter_]
+        filters = parse_filters(filter_)
         build = make_prompt(prompt, examples)
+        check_out(out)
+        if not data.exists():
+            raise ValueError(f"--data: no such file or folder '{data}'")
     except ValueError as e:
-        console.print(f"[red]error:[/red] {e}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        fail(e)
     temp = temperature if temperature is not None else (0.0 if per_doc == 1 else 0.8)
     opts = {"openai": {"api_key_env": api_key_env, "concurrency": concurrency},
             "local": {"parallel": concurrency if concurrency > 1 and temp > 0 else 1, "threads": threads or None}}.get(spec.kind, {})
@@ -111,7 +117,7 @@ def generate(
             bar.update(task, advance=docs, tps=state["tokens"] / dt)
 
         try:
-            loaded = load_corpus(data)
+            loaded = load_corpus(data, skip_invalid)
             bar.update(task, total=len(sample_rows(len(loaded[0]), sample, seed)))
             res = generate_dataset(data, llm, build, cfg, out, filters, on_progress, loaded=loaded)
         except ValueError as e:  # DataError (named file/line/field) or a run with other settings in --out

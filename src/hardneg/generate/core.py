@@ -36,13 +36,16 @@ class GenerateResult:
     kept: int = 0
 
 
-def load_corpus(data: str | Path) -> tuple[Corpus, Path]:
-    """The corpus of a BEIR folder (only corpus.jsonl[.gz] is needed) and the file it came from."""
+def load_corpus(data: str | Path, skip_invalid: bool = False) -> tuple[Corpus, Path]:
+    """The corpus of a BEIR folder (only corpus.jsonl[.gz] is needed) and the file it came from.
+
+    skip_invalid: skip documents without an id or text instead of failing on them.
+    """
     data = Path(data)
     path = find(data / "corpus.jsonl") if data.is_dir() else data
     if path is None or not path.exists():
         raise DataError("no corpus.jsonl (or corpus.jsonl.gz) here", data)
-    return read_corpus(path), path
+    return read_corpus(path, skip_invalid), path
 
 
 def apply_filters(rows: list[dict], corpus: Corpus, specs: list[F.FilterSpec],
@@ -65,6 +68,8 @@ def apply_filters(rows: list[dict], corpus: Corpus, specs: list[F.FilterSpec],
             m = F.dedupe_mask(qs)
         elif spec.kind == "copy":
             m = F.copy_mask(qs, docs, *spec.args)
+        elif spec.kind == "repeat":
+            m = F.repeat_mask(qs, *spec.args)
         elif spec.kind == "score":
             lp = np.array([rows[i]["mean_logprob"] if rows[i]["mean_logprob"] is not None else np.nan for i in idx])
             m = F.top_fraction_mask(lp, spec.args[0])

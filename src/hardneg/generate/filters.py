@@ -36,6 +36,27 @@ def dedupe_mask(queries: list[str]) -> np.ndarray:
     return keep
 
 
+_SENT = re.compile(r"[^.?!\n]+")
+
+
+def repeat_mask(queries: list[str], max_count: int = 3, n: int = 3) -> np.ndarray:
+    """Drop degenerate replies: a sentence said twice, or a word n-gram said max_count or more times.
+
+    Catches a model repeating one sentence until the token limit ("what is X? what is X? what is X?").
+    """
+    keep = np.ones(len(queries), dtype=bool)
+    for i, q in enumerate(queries):
+        sents = [tuple(words(s)) for s in _SENT.findall(q)]
+        sents = [s for s in sents if s]
+        ws = words(q)
+        counts: dict[tuple[str, ...], int] = {}
+        for j in range(len(ws) - n + 1):
+            g = tuple(ws[j:j + n])
+            counts[g] = counts.get(g, 0) + 1
+        keep[i] = len(set(sents)) == len(sents) and max(counts.values(), default=0) < max_count
+    return keep
+
+
 def ngrams(ws: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(ws[i:i + n]) for i in range(len(ws) - n + 1)}
 
@@ -89,8 +110,8 @@ def cross_encoder_scores(model: str, queries: list[str], docs: list[str], batch_
 
 @dataclass(frozen=True)
 class FilterSpec:
-    """One filter from the CLI: `length:MIN:MAX`, `dedupe`, `copy:RUN`, `score:FRAC`, `roundtrip:K:RETRIEVER`,
-    `rerank:N:MODEL` (N < 1 means a fraction)."""
+    """One filter from the CLI: `length:MIN:MAX`, `dedupe`, `copy:RUN`, `repeat:COUNT`, `score:FRAC`,
+    `roundtrip:K:RETRIEVER`, `rerank:N:MODEL` (N < 1 means a fraction)."""
 
     kind: str
     args: tuple = ()
@@ -100,7 +121,16 @@ class FilterSpec:
         return ":".join([self.kind, *map(str, self.args)])
 
 
-FORMS = "length:MIN:MAX, dedupe, copy:RUN, score:FRAC, roundtrip:K:RETRIEVER, rerank:N:MODEL"
+FORMS = "length:MIN:MAX, dedupe, copy:RUN, repeat:COUNT, score:FRAC, roundtrip:K:RETRIEVER, rerank:N:MODEL, none"
+# what `hardneg generate` applies unless --filter is given (`--filter none` turns filtering off)
+DEFAULT_FILTERS = ("length:3:32", "dedupe", "copy:6", "repeat:3")
+
+
+def parse_filters(specs: list[str]) -> list[FilterSpec]:
+    """The CLI's --filter list: DEFAULT_FILTERS when empty, nothing for `none`."""
+    if [x.strip() for x in specs] == ["none"]:
+        return []
+    return [parse_filter(f) for f in (specs or DEFAULT_FILTERS)]
 
 
 def parse_filter(spec: str) -> FilterSpec:
@@ -114,6 +144,8 @@ def parse_filter(spec: str) -> FilterSpec:
             return FilterSpec("dedupe")
         if kind == "copy":
             return FilterSpec("copy", (int(rest or 6),))
+        if kind == "repeat" and int(rest or 3) >= 2:
+            return FilterSpec("repeat", (int(rest or 3),))
         if kind == "score":
             frac = float(rest or 0.5)
             if 0 < frac <= 1:

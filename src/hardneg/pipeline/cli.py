@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hardneg.pipeline.config import MineConfig
-from hardneg.validate.cli import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
+from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
 
 console = Console(stderr=True)
 
@@ -28,14 +28,21 @@ def summary_table(s: dict) -> Table:
         d = s[name]
         t.add_row(f"{name.split('_')[0]} scores (n={d['count']})",
                   f"min {_fmt(d['min'])}  median {_fmt(d['median'])}  max {_fmt(d['max'])}")
-    t.add_row("queries / exported", f"{s['queries']} / {s['queries_exported']}")
+    t.add_row("queries judged / exported", f"{s['queries']} / {s['queries_exported']}")
     t.add_row("negatives", str(s["negatives"]))
     for k, v in s["excluded"].items():
         t.add_row(f"excluded: {k}", str(v))
     for k, v in s["skipped"].items():
         t.add_row(f"skipped: {k}", str(v))
-    t.add_row("queries short / padded negs / still short / dropped",
-              f"{s['short']} / {s['padded']} / {s['still_short']} / {s['dropped']}")
+    t.add_row("queries short of negatives after selection", str(s["short"]))
+    t.add_row("negatives padded from further down", str(s["padded"]))
+    t.add_row("queries short of negatives at export", str(s["still_short"]))
+    t.add_row("queries dropped (--short drop)", str(s["dropped"]))
+    v = s.get("validation")
+    if v:
+        t.add_row("validation: judged / dropped", f"{v['judged']} / {v['dropped']}")
+        for k, n in v["votes_per_judge"].items():
+            t.add_row(f"validation: drop votes {k}", str(n))
     for k, v in s["exported"].items():
         t.add_row(f"rows: {k}", str(v))
     for k, v in s["timings"].items():
@@ -48,7 +55,7 @@ def mine(
     split: str = typer.Option("train", help="Qrels split (BEIR) or HF split to mine for."),
     retriever: list[str] = typer.Option(["dense:minilm"], "--retriever", "-r",
                                         help="Candidate retriever, repeatable: bm25, dense:minilm, dense:mpnet, dense:PATH."),
-    fusion: str = typer.Option("rrf", help="How several retrievers are fused: rrf or score (min-max normalised sum)."),
+    fusion: Optional[str] = typer.Option(None, help="How several retrievers are fused: rrf (default) or score (min-max normalised sum)."),
     strategy: str = typer.Option("top", help="top | range:MIN-MAX[:random] | random | topk-abs:T | topk-marginpos:M | "
                                              "topk-percpos:P | simans[:a=1,b=0]; options after ':' e.g. min=0.2,max=0.9."),
     num_negatives: int = typer.Option(5, "--num-negatives", "-n", help="Negatives per query."),
@@ -59,13 +66,13 @@ def mine(
     depth: Optional[int] = typer.Option(None, help="Candidates searched per query (default: window + refill margin + exclusions)."),
     fmt: list[str] = typer.Option(["triplet"], "--format", "-f",
                                   help="Output format, repeatable: triplet, n-tuple, labeled-pair, labeled-list, flag, marginmse."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created; files are replaced atomically)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created). The same settings resume a run in it; other settings are refused unless --overwrite."),
     seed: int = typer.Option(0, help="Seed for random/simans sampling: same seed, same output bytes."),
     batch_size: int = typer.Option(32, help="Encoding batch size for dense retrievers."),
     backend: Optional[str] = typer.Option(None, help="Encoding runtime for dense retrievers (default: the fastest installed)."),
     search: str = typer.Option("exact", help="Dense search: exact, faiss-flat, faiss-ivf or faiss-hnsw."),
     min_relevance: int = typer.Option(1, help="Qrels grade from which a document counts as a positive."),
-    dedup_negatives: bool = typer.Option(True, help="Skip a candidate whose normalised text repeats a better one."),
+    dedup_negatives: bool = typer.Option(True, "--dedup-negatives/--no-dedup-negatives", help="Skip a candidate whose normalised text repeats a better one."),
     judge: list[str] = typer.Option([], "--judge", "-j", help="Validate the negatives with this judge, repeatable (as `hardneg validate`): cross-encoder:PATH, teacher:mpnet, llm:local, dup:jaccard:0.8."),
     rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
     combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
@@ -77,22 +84,34 @@ def mine(
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
     ray_address: str = typer.Option("local", help="With --engine ray: local (start a cluster here), auto, or HOST:PORT."),
+    query_column: str = typer.Option("query", "--query-column", help="Query column of pair files and HF sets."),
+    answer_column: str = typer.Option("answer", "--answer-column", help="Answer column of pair files and HF sets."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip and count empty texts and qrels to unknown ids instead of failing."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in --out with other settings (removes only the files it wrote)."),
 ) -> None:
     """Mine hard negatives for every query with a positive, and export them for training."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from hardneg.checks import fail
     from hardneg.data.load import load_data
     from hardneg.pipeline.mine import mine as run_mine
-    from hardneg.validate.cli import check_validation
+    from hardneg.pipeline.runs import mine_plan
+    from hardneg.rundir import claim
     from hardneg.validate.step import mine_step
 
-    cfg = MineConfig(retrievers=retriever, fusion=fusion, strategy=strategy, num_negatives=num_negatives, depth=depth,
-                     seed=seed, pos_score=pos_score, short=short, min_score=min_score, max_score=max_score,
-                     formats=fmt, out=str(out), batch_size=batch_size, backend=backend, search=search,
-                     min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt, show_progress=True,
+    cfg = MineConfig(retrievers=retriever, fusion=fusion or "rrf", strategy=strategy, num_negatives=num_negatives,
+                     depth=depth, seed=seed, pos_score=pos_score, short=short, min_score=min_score,
+                     max_score=max_score, formats=fmt, out=str(out), batch_size=batch_size, backend=backend,
+                     search=search, min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt,
+                     show_progress=True, policy=policy, drop_query=drop_query, cascade=cascade,
                      target_fn_rate=target_fn_rate, margin_judge=margin_judge,
                      validate_budget=10 * num_negatives if judge and depth is None else 0)
-    vopts = {"policy": policy, "drop_query": drop_query, "cascade": cascade, "target_fn_rate": target_fn_rate}
+    source = {"data": data, "split": split, "query_column": query_column, "answer_column": answer_column,
+              "skip_invalid": skip_invalid}
+    try:  # every option and the out folder, before anything loads or is written
+        fp, action = mine_plan(cfg, source, judge, rule, combine, engine, fusion is not None, overwrite)
+    except ValueError as e:
+        fail(e)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=False) as bar:
         task = {"id": None}
@@ -104,24 +123,25 @@ def mine(
 
         stage("load data")
         try:
-            check_validation(judge, rule, policy, drop_query, cascade, target_fn_rate, margin_judge, fmt)
-            ds = load_data(data, split)
-            if engine not in ("single", "ray"):
-                raise ValueError(f"--engine must be single or ray, got '{engine}'")
-            if engine == "ray":
-                from hardneg.scale import RayOptions, mine_ray
+            ds = load_data(data, split, query_column=query_column, answer_column=answer_column,
+                           skip_invalid=skip_invalid)
+            hook = mine_step(judge, rule, combine, pos_score, out, source, **cfg.validate_options())
+            with claim(out, fp, action):  # --out is created only now, after the options and the data
+                if engine == "ray":
+                    from hardneg.scale import RayOptions, mine_ray
 
-                res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage)
-            else:
-                res = run_mine(ds, cfg, progress=stage, validate=mine_step(
-                    judge, rule, combine, pos_score, out, {"data": data, "split": split}, **vopts))
+                    res = mine_ray(ds, cfg, RayOptions(address=ray_address), progress=stage, validate=hook)
+                else:
+                    res = run_mine(ds, cfg, progress=stage, validate=hook)
         except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
             bar.stop()
-            console.print(f"[red]error:[/red] {e}", soft_wrap=True)
-            raise typer.Exit(2) from None
+            fail(e)
         bar.update(task["id"], completed=1, total=1)
+    if action == "resume":
+        console.print(f"[dim]{out} held a run with the same settings: resumed into it[/dim]")
     console.print(summary_table(res.summary))
     if res.selection.still_short:
         console.print(f"[yellow]{res.selection.still_short} queries have fewer than {num_negatives} negatives "
                       f"(--short {short}).[/yellow]")
-    console.print(f"wrote {', '.join(res.exported)} and summary.json to {out}")
+    files = [Path(f).name for v in res.exported.values() for f in v["files"]]
+    console.print(f"wrote {', '.join(files)} and summary.json to {out}")

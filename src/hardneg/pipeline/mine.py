@@ -37,6 +37,8 @@ class MineResult:
     exported: dict[str, dict] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    validation: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # engine details, merged into the summary
 
 
 def to_mined(ds: Dataset, prep: Prep, cands: Candidates, sel: Selection, cfg: MineConfig) -> Mined:
@@ -61,7 +63,7 @@ def summarise(res: MineResult, cfg: MineConfig) -> dict:
     """The numbers the CLI table and summary.json show."""
     sel, m = res.selection, res.mined
     return {
-        "queries": len(sel.query_ids), "queries_exported": len(m.query_ids),
+        "queries": len(sel.query_ids), "queries_exported": exported_queries(m),
         "negatives": int((m.neg_rows >= 0).sum()),
         "pos_scores": _dist(m.pos_scores[m.pos_rows >= 0]), "neg_scores": _dist(m.neg_scores[m.neg_rows >= 0]),
         "excluded": res.excluded, "skipped": sel.skipped, "short": sel.short, "padded": sel.padded,
@@ -69,7 +71,21 @@ def summarise(res: MineResult, cfg: MineConfig) -> dict:
         "exported": {f: v["rows"] for f, v in res.exported.items()},
         "timings": {k: round(v, 4) for k, v in res.timings.items()},
         "config": cfg.to_dict(), "strategy": parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score).to_dict(),
+        **({"validation": res.validation} if res.validation else {}), **res.extra,
     }
+
+
+def exported_queries(m: Mined) -> int:
+    """Queries that give at least one training row: a positive and at least one negative."""
+    return int(((m.pos_rows >= 0).any(axis=1) & (m.neg_rows >= 0).any(axis=1)).sum())
+
+
+def validation_counts(vres) -> dict:
+    """Judged, dropped and kept candidates, and drop votes per judge, of a ValidationResult."""
+    from hardneg.validate.audit import summary
+
+    s = summary(vres)
+    return {k: s[k] for k in ("judged", "dropped", "kept", "votes_per_judge", "queries_short")}
 
 
 def export_step(res: MineResult, cfg: MineConfig) -> None:
@@ -124,14 +140,17 @@ def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, p
 
 
 def finish(dataset: Dataset, cfg: MineConfig, prep: Prep, cands: Candidates, excluded: dict[str, int],
-           sel: Selection, validate, step, t0: float) -> MineResult:
-    """The tail every engine shares: optional validation, export and summary.json."""
+           sel: Selection, validate, step, t0: float, extra: dict | None = None) -> MineResult:
+    """The tail every engine shares: optional validation, export and summary.json (with `extra` merged in)."""
     if validate is not None:
         step("validate")
         t1 = time.perf_counter()
         sel = validate(dataset, cands, sel)
         prep.timings["validate"] = time.perf_counter() - t1
-    res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings)
+    res = MineResult(cands, sel, to_mined(dataset, prep, cands, sel, cfg), excluded, timings=prep.timings,
+                     extra=extra or {})
+    if getattr(validate, "result", None) is not None:
+        res.validation = validation_counts(validate.result)
     if cfg.margin_judge and "marginmse" in parse_formats(cfg.formats):
         from hardneg.validate.step import judge_margins
 

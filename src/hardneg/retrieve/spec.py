@@ -10,17 +10,23 @@ DENSE_OPTS = {"query_prompt", "doc_prompt", "batch_size", "backend", "search", "
               "show_progress", "device"}
 
 
-def make_retriever(spec: str, **opts) -> Retriever:
-    """Build a retriever from its spec; options that do not apply to its kind are ignored (None too)."""
+def parse_retriever(spec: str) -> tuple[str, str]:
+    """(kind, argument) of a retriever spec, e.g. ("dense", "minilm"); ValueError naming the valid forms."""
     spec = (spec or "").strip()
     kind, _, arg = spec.partition(":")
+    if (kind == "bm25" and not arg) or (kind == "dense" and arg.strip()):
+        return kind, arg.strip()
+    raise ValueError(f"bad retriever spec '{spec}' (valid forms: {FORMS})")
+
+
+def make_retriever(spec: str, **opts) -> Retriever:
+    """Build a retriever from its spec; options that do not apply to its kind are ignored (None too)."""
+    kind, arg = parse_retriever(spec)
     opts = {k: v for k, v in opts.items() if v is not None}
-    if kind == "bm25" and not arg:
+    if kind == "bm25":
         from hardneg.retrieve.bm25 import BM25Retriever
 
         return BM25Retriever(**{k: v for k, v in opts.items() if k in BM25_OPTS})
-    if kind == "dense" and arg.strip():
-        from hardneg.retrieve.dense import DenseRetriever
+    from hardneg.retrieve.dense import DenseRetriever
 
-        return DenseRetriever(arg.strip(), **{k: v for k, v in opts.items() if k in DENSE_OPTS})
-    raise ValueError(f"bad retriever spec '{spec}' (valid forms: {FORMS})")
+    return DenseRetriever(arg, **{k: v for k, v in opts.items() if k in DENSE_OPTS})

@@ -156,6 +156,7 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     corpus_source: the corpus file/folder to shard (streamed), else the dataset's corpus is sharded.
     validate: mine()'s hook (dataset, candidates, selection) -> selection; it runs in the driver.
     """
+    from hardneg.checks import check_ray
     from hardneg.pipeline.mine import begin, finish
     from hardneg.pipeline.steps import build_candidates, make_retrievers
     from hardneg.scale.cluster import connect
@@ -164,8 +165,7 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
 
     cfg, opts = config, opts or RayOptions()
     parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
-    if len(cfg.retrievers) != 1 or not cfg.retrievers[0].startswith("dense:") or cfg.search != "exact":
-        raise ValueError("the ray engine runs one dense retriever with exact search (e.g. --retriever dense:minilm)")
+    check_ray(cfg)
     step = progress or (lambda stage: None)
     work = Path(opts.work_dir or (Path(cfg.out) / "ray" if cfg.out else "hardneg-ray"))
     connect(opts.address, opts.num_cpus, opts.object_store_mb)
@@ -178,6 +178,5 @@ def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_so
     t1 = time.perf_counter()
     sel = select_blocks(cands, cfg, prep, rd, work / "selected", rd._block_rows())
     prep.timings["select"] = time.perf_counter() - t1
-    res = finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0)
-    res.summary["engine"] = {"name": "ray", "shards": len(rd.shards), "work_dir": str(work)}
-    return res
+    engine = {"name": "ray", "shards": len(rd.shards), "work_dir": str(work)}
+    return finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0, extra={"engine": engine})

@@ -80,6 +80,8 @@ def parse_strategy(spec: str, min_score: float | None = None, max_score: float |
         if not rest:
             raise ValueError(f"strategy '{spec}': {kind} needs a value, e.g. {kind}:0.95")
         val = _float(rest.pop(0), spec, "the cut-off")
+        if kind == "topk-percpos" and not 0.0 < val <= 1.0:
+            raise ValueError(f"strategy '{spec}': topk-percpos takes a fraction in (0, 1], e.g. topk-percpos:0.95")
         key = {"topk-abs": "abs_max", "topk-marginpos": "margin", "topk-percpos": "perc"}[kind]
         f[key] = val
     elif kind == "random":

@@ -39,8 +39,16 @@ def train(
     from hardneg.data.beir import load_beir
     from hardneg.train.data import read_groups
     from hardneg.train.losses import get_loss
+    from hardneg.checks import check_out, fail
     from hardneg.train.trainer import TrainConfig, train_bi_encoder, train_cross_encoder
 
+    try:  # options and the out folder before any model loads
+        check_out(out)
+        get_loss(loss)
+        if eval_data is not None and not eval_data.is_dir():
+            raise ValueError(f"--eval-data: no such folder '{eval_data}'")
+    except ValueError as e:
+        fail(e)
     try:
         cfg = TrainConfig(model=model, loss=loss, epochs=epochs, batch_size=batch_size, learning_rate=lr,
                           warmup_ratio=warmup, max_seq_length=max_seq_length, seed=seed, n_negatives=negatives,
@@ -74,8 +82,13 @@ def experiment(
     data: Optional[Path] = typer.Option(None, help="Override the config's dataset (a BEIR folder)."),
 ) -> None:
     """Train every cell of a recipe x loss x model grid alike and score each on the test split."""
+    from hardneg.checks import check_out, fail
     from hardneg.train.experiment import load_config, run_experiment
 
+    try:
+        check_out(out)
+    except ValueError as e:
+        fail(e)
     try:
         exp = load_config(config)
         if data is not None:

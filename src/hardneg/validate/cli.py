@@ -11,42 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
+
 console = Console()
 JUDGE_HELP = ("Judge, repeatable: cross-encoder:PATH|HUB_ID, teacher:mpnet|PATH, llm:local[:gemma|PATH.gguf], "
               "llm:openai:URL[:MODEL], dup:exact, dup:jaccard:0.8[:N], dup:minhash:0.8[:N].")
 RULE_HELP = ("Drop rule, repeatable: perc:0.95 (drop if s_neg > 95% of the positive's score), margin:0.1 "
              "(drop if s_neg > s_pos - 0.1), abs:T (drop if s_neg > T); optional :min|mean|max positive; "
              "prefix JUDGE= to bind it to one judge (e.g. llm=abs:0.5). Default: perc:0.95, llm abs:0.5, dup its threshold.")
-
-POLICY_HELP = ("What suspected false negatives become, by judge agreement: e.g. relabel=all,drop=any (relabel as a "
-               "positive when every judge agrees, drop when any does). Default: drop=<--combine>.")
-DROP_QUERY_HELP = "Remove a query when at least this share of its top N judged candidates is flagged (e.g. 0.5)."
-CASCADE_HELP = ("Run judges cheap to expensive (dup, teacher, cross-encoder, llm); a later judge scores only "
-                "candidates within this band of the earlier judge's cut (rule units, e.g. 0.05).")
-TARGET_HELP = ("Calibrate each judge's threshold to this false-negative rate (e.g. 0.01), from queries with >= 2 "
-               "positives (extras held out); falls back to the default rule when labels are too few.")
-MARGIN_HELP = "Judge whose scores become marginmse labels (teacher:mpnet or cross-encoder:PATH); required by -f marginmse."
-
-
-def check_validation(judges: list[str], rules: list[str], policy: str | None, drop_query: float | None,
-                     cascade: float | None, target: float | None, margin: str | None, formats: list[str]) -> None:
-    """Fail fast, before any model loads, on bad validation options (ValueError naming the option)."""
-    from hardneg.validate.spec import margin_judge, parse_judge, parse_policy, parse_rule
-
-    for j in judges:
-        parse_judge(j)
-    for r in rules:
-        parse_rule(r)
-    parse_policy(policy)
-    margin_judge(margin, formats)
-    if not judges and any(v is not None for v in (policy, drop_query, cascade, target)):
-        raise ValueError("--policy, --drop-query, --cascade and --target-fn-rate need at least one --judge")
-    if drop_query is not None and not 0.0 < drop_query <= 1.0:
-        raise ValueError(f"--drop-query must be a share in (0, 1], got {drop_query}")
-    if cascade is not None and cascade < 0:
-        raise ValueError(f"--cascade band must be >= 0, got {cascade}")
-    if target is not None and not 0.0 < target < 1.0:
-        raise ValueError(f"--target-fn-rate must be in (0, 1), got {target}")
 
 
 def summary_table(summ: dict) -> Table:
@@ -88,6 +60,9 @@ def validate_cmd(
     cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
     target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
     margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
+    query_column: Optional[str] = typer.Option(None, "--query-column", help="Query column of pair files and HF sets (default: as mined)."),
+    answer_column: Optional[str] = typer.Option(None, "--answer-column", help="Answer column of pair files and HF sets (default: as mined)."),
+    skip_invalid: Optional[bool] = typer.Option(None, "--skip-invalid/--no-skip-invalid", help="Skip empty texts and qrels to unknown ids (default: as mined)."),
 ) -> None:
     """Re-judge mined candidates, drop suspected false negatives, refill, and write an audit of every drop."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -96,13 +71,20 @@ def validate_cmd(
     from hardneg.validate.core import validate
     from hardneg.validate.step import CANDIDATES, load_candidates, relabelled, selection_order, write_outputs
 
+    from hardneg.checks import check_out, check_validation
+
     try:
-        check_validation(judge, rule, policy, drop_query, cascade, target_fn_rate, margin_judge, fmt)
+        check_validation(judge, rule, combine, policy, drop_query, cascade, target_fn_rate, margin_judge,
+                         fmt)  # every spec before any judge model loads
+        check_out(run_dir, "RUN_DIR")
         cands, sel, meta = load_candidates(run_dir / CANDIDATES)
         source = data or meta.get("data")
         if not source:
             raise ValueError(f"{run_dir / CANDIDATES}: no dataset recorded; pass --data")
-        ds = load_data(source, split or meta.get("split", "train"))
+        ds = load_data(source, split or meta.get("split", "train"),
+                       query_column=query_column or meta.get("query_column", "query"),
+                       answer_column=answer_column or meta.get("answer_column", "answer"),
+                       skip_invalid=meta.get("skip_invalid", False) if skip_invalid is None else skip_invalid)
         opts = {"cross-encoder": {"batch_size": batch_size}, "llm": {"batch_size": batch_size}}
         t0 = time.perf_counter()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -119,6 +101,8 @@ def validate_cmd(
             n = num_negatives or (sel.rows.shape[1] if sel is not None else int(meta.get("num_negatives", 10)))
             res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts,
                            policy=policy, drop_query=drop_query, cascade=cascade, target_fn_rate=target_fn_rate)
+            done = next(t.completed for t in bar.tasks if t.id == task)
+            bar.update(task, total=done)  # judging stops once every query holds N kept: the bar ends full
         summ = write_outputs(run_dir, res, ordered, ds, split or meta.get("split", "train"))
     except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
@@ -150,12 +134,13 @@ def report_cmd(
     html: bool = typer.Option(False, "--html", help="Also write report.html."),
 ) -> None:
     """Write report.md with score histograms, drop counts and the most confident suspected false negatives."""
-    from hardneg.validate.report import write_report
+    from hardneg.validate.report import report_files, write_report
 
     try:
         path = write_report(run_dir, top=top, as_html=html)
     except ValueError as e:
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
-    console.print(f"wrote {path}")
+    files = report_files(path, html)
+    console.print(f"wrote {', '.join(p.name for p in files)} to {path.parent}")
 

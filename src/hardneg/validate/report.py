@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,14 @@ def write_report(run_dir: str | Path, top: int = 20, as_html: bool = False) -> P
         with atomic_write(vdir / "report.html") as f:
             f.write(_html(md))
     return path
+
+
+def report_files(md_path: Path, as_html: bool = False) -> list[Path]:
+    """Every file a report wrote: report.md, report.html (with as_html), and the plots it links to."""
+    text = md_path.read_text(encoding="utf-8")
+    pngs = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
+    extra = [md_path.with_suffix(".html")] if as_html else []
+    return [md_path, *extra, *(md_path.parent / p for p in dict.fromkeys(pngs))]
 
 
 def _html(md: str) -> str:

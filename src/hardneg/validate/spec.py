@@ -17,6 +17,14 @@ POS_AGGS = ("min", "mean", "max")
 COMBINE = ("any", "all", "majority")
 ACTIONS = ("relabel", "drop")  # what a suspected false negative becomes; codes 2 and 1 (0 = kept)
 DUP_METHODS = ("exact", "jaccard", "minhash")
+POLICY_HELP = ("What suspected false negatives become, by judge agreement: e.g. relabel=all,drop=any (relabel as a "
+               "positive when every judge agrees, drop when any does). Default: drop=<--combine>.")
+DROP_QUERY_HELP = "Remove a query when at least this share of its top N judged candidates is flagged (e.g. 0.5)."
+CASCADE_HELP = ("Run judges cheap to expensive (dup, teacher, cross-encoder, llm); a later judge scores only "
+                "candidates within this band of the earlier judge's cut (rule units, e.g. 0.05).")
+TARGET_HELP = ("Calibrate each judge's threshold to this false-negative rate (e.g. 0.01), from queries with >= 2 "
+               "positives (extras held out); falls back to the default rule when labels are too few.")
+MARGIN_HELP = "Judge whose scores become marginmse labels (teacher:mpnet or cross-encoder:PATH); required by -f marginmse."
 _URL = re.compile(r"^(https?://[^/:]+(?::\d+)?(?:/[^:]*)?)(?::(.+))?$")
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -13,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from hardneg.data.errors import DataError
+from hardneg.data.jsonl import atomic_write
 from hardneg.data.model import Dataset
 from hardneg.select.candidates import Candidates
 from hardneg.select.negatives import Selection
@@ -152,15 +151,8 @@ def save_candidates(path: str | Path, cands: Candidates, sel: Selection | None =
         arrays[f"rrank::{k}"] = v
     if sel is not None:
         arrays.update({"sel_rows": sel.rows, "sel_scores": sel.scores, "sel_ranks": sel.ranks, "sel_keep": sel.keep})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 
@@ -204,7 +196,9 @@ def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any",
         if not judges:
             return sel
         split = (meta or {}).get("split", "train")
-        new, _ = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, split=split, **options)
+        new, step.result = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, split=split,
+                                              **options)
         return new
 
+    step.result = None  # the last ValidationResult, for the caller's counts
     return step

@@ -1,0 +1,152 @@
+"""Up-front checks: every option, spec and output path, before any model loads or anything is written.
+
+Each failure is an OptionError (a ValueError) whose message names the option and the valid choices;
+the CLI prints it as one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+
+class OptionError(ValueError):
+    """A bad option value; str() is one line starting with the option's name."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option = option
+
+
+def _spec(option: str, parse, value):
+    try:
+        return parse(value)
+    except ValueError as e:
+        raise OptionError(option, str(e)) from None
+
+
+def _choice(option: str, value, choices: Sequence) -> None:
+    if value not in choices:
+        raise OptionError(option, f"'{value}' is not one of {', '.join(map(str, choices))}")
+
+
+def _at_least(option: str, value, low) -> None:
+    if value is not None and value < low:
+        raise OptionError(option, f"must be >= {low}, got {value}")
+
+
+def check_out(out: str | Path, option: str = "--out") -> Path:
+    """An output folder we can create and write: not a file, not under a file, writable. Creates nothing."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise OptionError(option, f"'{p}' is a file, not a folder")
+    up = p
+    while not up.exists():
+        up = up.parent
+    if not up.is_dir():
+        raise OptionError(option, f"'{p}' sits under '{up}', which is a file")
+    if not os.access(up, os.W_OK | os.X_OK):
+        raise OptionError(option, f"'{up}' is not writable")
+    return p
+
+
+def check_file_out(path: str | Path, option: str, suffixes: Sequence[str] = ()) -> Path:
+    """An output file: one of `suffixes` (if given), in an existing writable folder (no folder is created)."""
+    p = Path(path)
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise OptionError(option, f"'{p.name}' must end in one of {', '.join(suffixes)}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OptionError(option, f"folder '{parent}' does not exist")
+    if p.is_dir():
+        raise OptionError(option, f"'{p}' is a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OptionError(option, f"'{parent}' is not writable")
+    return p
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_plot(path: str | Path | None, option: str = "--plot") -> None:
+    """A chart path matplotlib can write, in an existing folder."""
+    if path:
+        check_file_out(path, option, PLOT_SUFFIXES)
+
+
+def check_validation(judges: Sequence[str] = (), rules: Sequence[str] = (), combine: str = "any",
+                     policy: str | None = None, drop_query: float | None = None, cascade: float | None = None,
+                     target_fn_rate: float | None = None, margin: str | None = None, formats: Sequence[str] = ()
+                     ) -> None:
+    """Judge and rule specs, the combine mode, the action policy, drop-query share, cascade band, calibration
+    target and the marginmse label judge (parsed, no model loaded)."""
+    from hardneg.validate.spec import COMBINE, margin_judge, parse_judge, parse_policy, parse_rule
+
+    for j in judges:
+        _spec("--judge", parse_judge, j)
+    for r in rules:
+        _spec("--rule", parse_rule, r)
+    _choice("--combine", combine, COMBINE)
+    _spec("--policy", parse_policy, policy)
+    _spec("--margin-judge", lambda m: margin_judge(m, list(formats)), margin)
+    for opt, v in (("--policy", policy), ("--drop-query", drop_query), ("--cascade", cascade),
+                   ("--target-fn-rate", target_fn_rate)):
+        if v is not None and not judges:
+            raise OptionError(opt, "needs at least one --judge")
+    if drop_query is not None and not 0.0 < drop_query <= 1.0:
+        raise OptionError("--drop-query", f"must be a share in (0, 1], got {drop_query}")
+    _at_least("--cascade", cascade, 0)
+    if target_fn_rate is not None and not 0.0 < target_fn_rate < 1.0:
+        raise OptionError("--target-fn-rate", f"must be in (0, 1), got {target_fn_rate}")
+
+
+def check_ray(cfg) -> None:
+    """The ray engine runs one dense retriever with exact search."""
+    if len(cfg.retrievers) != 1 or not cfg.retrievers[0].startswith("dense:") or cfg.search != "exact":
+        raise OptionError("--engine", "ray runs one dense retriever with exact search "
+                                      "(e.g. --retriever dense:minilm --search exact)")
+
+
+def check_mine(cfg, judges: Sequence[str] = (), rules: Sequence[str] = (), combine: str = "any",
+               engine: str = "single", fusion_given: bool = False) -> None:
+    """Every `mine` option in `cfg` (a MineConfig) and the validation specs; out-folder rules are in rundir."""
+    from hardneg.export.write import parse_formats
+    from hardneg.retrieve.dense import SEARCHES
+    from hardneg.retrieve.fusion import METHODS
+    from hardneg.retrieve.spec import parse_retriever
+    from hardneg.select.spec import POS_SCORE, parse_strategy
+
+    if not cfg.retrievers:
+        raise OptionError("--retriever", "give at least one retriever")
+    for r in cfg.retrievers:
+        _spec("--retriever", parse_retriever, r)
+    _choice("--fusion", cfg.fusion, METHODS)
+    if fusion_given and len(cfg.retrievers) < 2:
+        raise OptionError("--fusion", "fuses several retrievers; give --retriever twice or more, or drop --fusion")
+    _spec("--strategy", lambda s: parse_strategy(s, cfg.min_score, cfg.max_score), cfg.strategy)
+    _at_least("--num-negatives", cfg.num_negatives, 1)
+    _at_least("--depth", cfg.depth, 1)
+    _at_least("--batch-size", cfg.batch_size, 1)
+    _choice("--pos-score", cfg.pos_score, POS_SCORE)
+    _choice("--short", cfg.short, ("keep", "drop", "pad"))
+    _choice("--search", cfg.search, SEARCHES)
+    if cfg.min_score is not None and cfg.max_score is not None and cfg.min_score > cfg.max_score:
+        raise OptionError("--min-score", f"{cfg.min_score} is above --max-score {cfg.max_score}")
+    if not _spec("--format", parse_formats, cfg.formats):
+        raise OptionError("--format", "give at least one format")
+    check_validation(judges, rules, combine, cfg.policy, cfg.drop_query, cfg.cascade, cfg.target_fn_rate,
+                     cfg.margin_judge, cfg.formats)
+    _choice("--engine", engine, ("single", "ray"))
+    if engine == "ray":
+        check_ray(cfg)
+    if cfg.out:
+        check_out(cfg.out)
+
+
+def fail(e: Exception, code: int = 2) -> NoReturn:
+    """Print `error: <message>` as one line on stderr and exit with `code` (2: bad option or data)."""
+    import typer
+
+    typer.echo(f"error: {e}", err=True)
+    raise typer.Exit(code)
