@@ -147,6 +147,7 @@ def main() -> None:
     cands, sel = res.candidates, res.selection
     qids = list(cands.query_ids)
     results = [measure(f"none (MiniLM top-{n})", qids, sel.rows, sel.ranks, ds.corpus.ids, hidden, n, mine_s)]
+    print("partial", results[-1], flush=True)
     fixed = [("dup:jaccard:0.8", ["dup:jaccard:0.8"], []), (f"{tj} perc:0.95", [tj], ["perc:0.95"])]
     if args.with_llm:
         fixed.append(("llm:local (SmolLM2) abs:0.5", ["llm:local"], ["abs:0.5"]))
