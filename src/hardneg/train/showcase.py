@@ -12,26 +12,28 @@ from hardneg.paths import cache_dir
 from hardneg.train.experiment import Cell, Experiment, run_experiment
 from hardneg.train.recipes import Recipe
 
-# default: a sample of the train queries, 1 epoch, training inputs cut to 128 tokens, a 128-token teacher, scored
-# at the models' own length (so zero-shot reuses step 1's embeddings); measured 17.4 minutes on 2 CPU cores from a
-# cold cache. --full: the Q1 recipe on every train query (examples/q1_minilm_scifact.yaml, hardneg-percpos-teacher:
-# 3 epochs, lr 5e-5, 5 negatives mined, one per row).
+# default: a stated slice of SciFact, about 210 CPU seconds on 2 cores from a cold cache (40 train queries, 60 test
+# queries, a 200-document corpus holding their positives; 2 negatives checked by a 64-token mpnet teacher; 1 epoch
+# on inputs cut to 64 tokens; scored at MiniLM's own length so zero-shot reuses the miner's embeddings).
+# --full: the Q1 recipe on every train query (examples/q1_minilm_scifact.yaml, hardneg-percpos-teacher: 3 epochs,
+# lr 5e-5, 5 negatives mined, one per row).
 SIZES = {
-    False: {"train_queries": 300, "test_queries": 10**9, "corpus_docs": 10**9, "max_seq_length": 128,
+    False: {"train_queries": 40, "test_queries": 60, "corpus_docs": 200, "max_seq_length": 64,
             "eval_max_seq_length": 0, "epochs": 1},
     True: {"train_queries": 10**9, "test_queries": 10**9, "corpus_docs": 10**9, "max_seq_length": 128,
            "eval_max_seq_length": 0, "epochs": 3},
 }
-LR = {False: 2e-5, True: 5e-5}
-TEACHER = "teacher:mpnet:128"
+LR = {False: 5e-5, True: 5e-5}
+NEGATIVES = {False: 2, True: 5}
+TEACHER = {False: "teacher:mpnet:64", True: "teacher:mpnet:128"}
 
 
 def demo_experiment(data: str, full: bool) -> Experiment:
     """One cell: MNRL on hardneg's recipe (BM25 + MiniLM candidates, TopK-PercPos 95%, mpnet teacher check)."""
     recipe = Recipe(name="hardneg-percpos-teacher", kind="hardneg", retrievers=["bm25", "dense:minilm"],
-                    strategy="topk-percpos:0.95", num_negatives=5 if full else 3, validate=[TEACHER])
+                    strategy="topk-percpos:0.95", num_negatives=NEGATIVES[full], validate=[TEACHER[full]])
     train = {"epochs": SIZES[full]["epochs"], "batch_size": 32, "learning_rate": LR[full], "warmup_ratio": 0.1,
-             "max_seq_length": 128, "seed": 42, "n_negatives": 1}
+             "max_seq_length": SIZES[full]["max_seq_length"], "seed": 42, "n_negatives": 1}
     raw = {"name": "demo", "dataset": data, "recipes": [recipe.to_dict()],
            "cells": [{"recipe": recipe.name, "loss": "mnrl", "model": "minilm"}], "train": train,
            "quick": SIZES[full]}
@@ -56,10 +58,11 @@ def run_training_demo(data: str, full: bool = False, console: Console | None = N
         return []
     exp = demo_experiment(data, full)
     out = Path(out) if out else cache_dir("demo", "full" if full else "default")
-    size = f"{'all' if full else SIZES[False]['train_queries']} train queries, {SIZES[full]['epochs']} epochs, " \
-        "training inputs cut to 128 tokens"
-    console.print(f"[bold]Step 2[/bold] mine SciFact train (BM25 + MiniLM, TopK-PercPos 95%), validate with the "
-                  f"mpnet teacher ({TEACHER}), export, fine-tune MiniLM with MNRL ({size}); results in {out}")
+    size = "every train query, 3 epochs" if full else f"{SIZES[False]['train_queries']} sampled train queries, 1 epoch"
+    console.print(f"[bold]Step 2[/bold] mine train (BM25 + MiniLM fused by RRF, TopK-PercPos 95%, "
+                  f"{NEGATIVES[full]} negatives), check them with the mpnet teacher ({TEACHER[full]}, rule "
+                  f"perc:0.95), fine-tune MiniLM with MNRL ({size}, inputs cut to {SIZES[full]['max_seq_length']} "
+                  f"tokens); results in {out}")
     with console.status("training and evaluating (cells already done are reused)"):
         rows = run_experiment(exp, out, quick=True)
     console.print(results_table(rows, "test split: zero-shot vs fine-tuned"))
