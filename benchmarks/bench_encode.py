@@ -1,17 +1,19 @@
-"""Encoding speed of each runtime against sentence-transformers' own torch encode, on SciFact documents.
+"""Encoding speed and agreement of each precision against sentence-transformers' torch fp32, on SciFact documents.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_encode.py --docs 1000 --backend openvino
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_encode.py --docs 1000 [--precisions fp32,bf16,fp16,int8]
 
-Prints `NAME value` lines: encode_seconds_torch (plain SentenceTransformer.encode, the reference),
-encode_seconds_<backend> (hardneg's loader, cache bypassed), cpu_seconds_* (process CPU time, which a
-busy shared machine disturbs less than wall time), speedup (torch / backend, wall), cpu_speedup and
-min_cosine (lowest cosine between the two embeddings of one document).
+Prints the CPU model and flags first, then per precision: encode_seconds (wall) and cpu_seconds (process CPU
+time, which a busy shared machine disturbs less), speedup and cpu_speedup against plain torch fp32
+(SentenceTransformer.encode, runs interleaved round by round), min_cosine (lowest cosine between the fp32 and
+the reduced embedding of one text) and top10_overlap (SciFact test queries searching the encoded docs).
+The embedding cache is bypassed; `--backend openvino` adds the OpenVINO fp32 runtime when installed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -20,27 +22,44 @@ import numpy as np
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "scifact"
 
 
-def load_docs(path: Path, n: int) -> list[str]:
-    from hardneg.data.beir import read_corpus
+def load_texts(path: Path, n: int, nq: int) -> tuple[list[str], list[str]]:
+    from hardneg.data.beir import read_corpus, read_queries
     from hardneg.data.jsonl import find
 
-    corpus = read_corpus(find(path / "corpus.jsonl"))
-    return corpus.full_texts()[:n]
+    docs = read_corpus(find(path / "corpus.jsonl")).full_texts()[:n]
+    return docs, list(read_queries(find(path / "queries.jsonl")).texts)[:nq]
 
 
-def timed(model, docs: list[str], batch_size: int) -> tuple[np.ndarray, float, float]:
-    model.encode(docs[:batch_size], batch_size=batch_size)  # warm-up
+def timed(model, texts: list[str], batch_size: int) -> tuple[np.ndarray, float, float]:
     w, c = time.perf_counter(), time.process_time()
-    emb = model.encode(docs, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    emb = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
     return np.asarray(emb, np.float32), time.perf_counter() - w, time.process_time() - c
+
+
+def cpu_header() -> None:
+    import platform
+
+    from hardneg.retrieve.runtime import cpu_flags, int8_available
+
+    model = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
+                 platform.processor())
+    flags = sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "fma", "f16c")) or "vnni" in f)
+    print(f"cpu {model}")
+    print(f"cpu_flags {' '.join(flags)}")
+    print(f"cores {os.cpu_count()}")
+    print(f"int8_runtime {'installed' if int8_available() else 'missing'}")
+    print(f"load_before {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=1000, help="number of SciFact documents (title + text)")
-    ap.add_argument("--data", type=Path, default=DATA, help="BEIR folder with corpus.jsonl")
+    ap.add_argument("--queries", type=int, default=300, help="SciFact queries for the top-10 overlap")
+    ap.add_argument("--data", type=Path, default=DATA, help="BEIR folder with corpus.jsonl and queries.jsonl")
     ap.add_argument("--model", default="minilm", help="minilm, mpnet or a local sentence-transformers folder")
-    ap.add_argument("--backend", default=None, help="runtime to compare with torch (default: fastest installed)")
+    ap.add_argument("--precisions", default="bf16,fp16,int8", help="precisions to compare with torch fp32")
+    ap.add_argument("--backend", default=None, help="also time this fp32 runtime (e.g. openvino)")
+    ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds (times are summed)")
     ap.add_argument("--batch-size", type=int, default=32, help="encode batch size")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     args = ap.parse_args()
@@ -48,31 +67,46 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
+    from hardneg.retrieve.check import top_overlap
     from hardneg.retrieve.models import load_sentence_transformer, resolve_model
-    from hardneg.retrieve.runtime import best_backend
+    from hardneg.retrieve.runtime import int8_available
 
+    cpu_header()
     if args.threads:
         torch.set_num_threads(args.threads)
-    docs = load_docs(args.data, args.docs)
-    backend = args.backend or best_backend()
-    ref_model = SentenceTransformer(resolve_model(args.model), device="cpu")
-    ref, t_ref, c_ref = timed(ref_model, docs, args.batch_size)
+    docs, queries = load_texts(args.data, args.docs, args.queries)
+    runs = {"torch-fp32": SentenceTransformer(resolve_model(args.model), device="cpu")}
+    for p in [p for p in args.precisions.split(",") if p]:
+        if p == "int8" and not int8_available():
+            print("skip int8 (no ONNX Runtime)")
+            continue
+        t0 = time.perf_counter()
+        runs[p] = load_sentence_transformer(args.model, precision=p)
+        print(f"load_seconds_{p} {time.perf_counter() - t0:.2f}")
+    if args.backend:
+        runs[args.backend] = load_sentence_transformer(args.model, backend=args.backend, precision="fp32")
+    for m in runs.values():
+        m.encode(docs[:args.batch_size], batch_size=args.batch_size)  # warm-up
+    wall = {k: 0.0 for k in runs}
+    cpu = dict(wall)
+    emb, q_emb = {}, {}
+    for _ in range(args.rounds):
+        for k, m in runs.items():
+            emb[k], w, c = timed(m, docs, args.batch_size)
+            wall[k] += w
+            cpu[k] += c
+            q_emb[k] = timed(m, queries, args.batch_size)[0]
     print(f"docs {len(docs)}")
-    print(f"encode_seconds_torch {t_ref:.2f}")
-    print(f"cpu_seconds_torch {c_ref:.2f}")
-    if backend == "torch":
-        print("speedup 1.000 (backend is torch)")
-        return
-    t0 = time.perf_counter()
-    model = load_sentence_transformer(args.model, backend=backend)
-    print(f"load_seconds_{backend} {time.perf_counter() - t0:.2f}")
-    emb, t_b, c_b = timed(model, docs, args.batch_size)
-    print(f"encode_seconds_{backend} {t_b:.2f}")
-    print(f"cpu_seconds_{backend} {c_b:.2f}")
-    print(f"speedup {t_ref / t_b:.3f}")
-    print(f"cpu_speedup {c_ref / c_b:.3f}")
-    print(f"min_cosine {float(np.min(np.sum(ref * emb, axis=1))):.8f}")
-    print(json.dumps({"backend": backend, "model": args.model, "batch_size": args.batch_size}))
+    print(f"queries {len(queries)}")
+    ref, ref_q = emb["torch-fp32"], q_emb["torch-fp32"]
+    for k in runs:
+        cos = np.concatenate([np.sum(ref * emb[k], 1), np.sum(ref_q * q_emb[k], 1)])
+        print(f"{k} encode_seconds {wall[k]:.2f} cpu_seconds {cpu[k]:.2f} speedup {wall['torch-fp32'] / wall[k]:.3f} "
+              f"cpu_speedup {cpu['torch-fp32'] / cpu[k]:.3f} min_cosine {float(cos.min()):.6f} "
+              f"top10_overlap {top_overlap(ref_q @ ref.T, q_emb[k] @ emb[k].T):.4f}")
+    print(f"load_after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(json.dumps({"model": args.model, "batch_size": args.batch_size, "rounds": args.rounds,
+                      "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":

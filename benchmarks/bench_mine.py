@@ -1,13 +1,17 @@
 """hardneg mine vs sentence-transformers' mine_hard_negatives on SciFact train, same MiniLM, same settings.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_mine.py --data ../shared/datasets/scifact [--skip-scale]
-    (--docs N --queries M runs on a slice when the full encoding is too slow for the machine at hand)
+    (--docs N --queries M runs on a slice when the full encoding is too slow for the machine at hand;
+     --precision auto|fp32|bf16|fp16|int8 sets hardneg's, default auto)
 
 Settings: ST range_min=0, num_negatives=N, sampling_strategy="top", no margin, corpus = every document
 (title + " " + text, the form hardneg encodes); hardneg strategy `top`, N negatives, triplet export.
 Each run is its own process with an empty cache folder (warm = hardneg again on its filled cache).
 Prints `NAME value` lines:
-  P1 hardneg cold / ST (target <= 0.6), with hardneg's time per stage;
+  P1 hardneg cold / ST at --precision (goal <= 0.5 on AVX2), with hardneg's time per stage; P1_fp32 the same
+  at fp32 (parity of speed) and identical_to_fp32, the share of queries whose negatives equal the fp32 run's.
+  A reduced precision is exported and checked once per model before the timed runs (prepare_seconds);
+  "cold" is an empty embedding cache;
   P2 hardneg cold / its encoder alone (model load + encode corpus and queries, target <= 1.10);
   P3 hardneg warm / cold (target <= 0.05);
   parity: share of queries whose negative set equals ST's (target >= 0.99), with mismatch causes;
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -83,7 +88,7 @@ def worker_hardneg(args) -> dict:
     ds = _load(args)
     t0 = time.perf_counter()
     res = mine(ds, MineConfig(retrievers=["dense:minilm"], strategy="top", num_negatives=args.n, formats=["triplet"],
-                              out=args.out, batch_size=32))
+                              out=args.out, batch_size=32, precision=args.precision))
     secs = time.perf_counter() - t0
     texts = res.mined.doc_texts
     negs = {t: [texts[r] for r in rows if r >= 0] for t, rows in zip(res.mined.query_texts, res.mined.neg_rows)}
@@ -92,24 +97,39 @@ def worker_hardneg(args) -> dict:
             "excluded": res.excluded, "skipped": res.selection.skipped}
 
 
+def worker_prepare(args) -> dict:
+    """Export and check the reduced precision once (what a first-ever run adds), outside the timed runs."""
+    import shutil
+
+    from hardneg.paths import cache_dir
+    from hardneg.retrieve.spec import make_retriever
+
+    ds = _load(args)
+    t0 = time.perf_counter()
+    r = make_retriever("dense:minilm", batch_size=32, show_progress=False, precision=args.precision)
+    used = r.check_precision(ds.corpus.full_texts())
+    shutil.rmtree(cache_dir("embeddings"), ignore_errors=True)
+    return {"seconds": time.perf_counter() - t0, "precision": used}
+
+
 def worker_encode(args) -> dict:
     from hardneg.retrieve.spec import make_retriever
 
     ds = _load(args)
     pos = ds.positives()
     queries = [ds.queries.text(q) for q in ds.queries.ids if pos.get(q)]
-    r = make_retriever("dense:minilm", batch_size=32, show_progress=False)
+    r = make_retriever("dense:minilm", batch_size=32, show_progress=False, precision=args.precision)
     t0 = time.perf_counter()
     r.encode_docs(ds.corpus.full_texts())
     r.encode_queries(queries)
-    return {"seconds": time.perf_counter() - t0, "backend": r.backend}
+    return {"seconds": time.perf_counter() - t0, "backend": r.backend, "precision": r.precision}
 
 
-def run_worker(kind: str, args, cache: Path, out: Path) -> dict:
+def run_worker(kind: str, args, cache: Path, out: Path, precision: str | None = None) -> dict:
     env = dict(os.environ, HF_HUB_OFFLINE="1", HARDNEG_CACHE=str(cache), TOKENIZERS_PARALLELISM="false")
     res_file = out.with_suffix(".json")
     cmd = [sys.executable, __file__, "--worker", kind, "--data", str(args.data), "-n", str(args.n),
-           "--docs", str(args.docs), "--queries", str(args.queries),
+           "--docs", str(args.docs), "--queries", str(args.queries), "--precision", precision or args.precision,
            "--cache", str(cache), "--out", str(out), "--result", str(res_file)]
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     return json.loads(res_file.read_text())
@@ -151,6 +171,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=5, help="negatives per query")
     ap.add_argument("--docs", type=int, default=0, help="slice: first N docs plus the positives (0 = all)")
     ap.add_argument("--queries", type=int, default=0, help="slice: first M judged train queries (0 = all)")
+    ap.add_argument("--precision", default="auto", help="hardneg's precision: auto, fp32, bf16, fp16, int8")
     ap.add_argument("--skip-scale", action="store_true", help="skip the 1M x 100k exact top-k run")
     ap.add_argument("--scale-queries", type=int, default=100_000)
     ap.add_argument("--scale-docs", type=int, default=1_000_000)
@@ -160,15 +181,19 @@ def main() -> None:
     ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        fn = {"st": worker_st, "hardneg": worker_hardneg, "encode": worker_encode}[args.worker]
+        fn = {"st": worker_st, "hardneg": worker_hardneg, "encode": worker_encode, "prepare": worker_prepare}[args.worker]
         Path(args.result).write_text(json.dumps(fn(args)))
         return
     with tempfile.TemporaryDirectory(prefix="bench_mine.") as tmp:
         tmp = Path(tmp)
+        prep = run_worker("prepare", args, tmp / "hn_cache", tmp / "prep")
+        shutil.copytree(tmp / "hn_cache", tmp / "enc_cache")  # the exported model, no embeddings
         st = run_worker("st", args, tmp / "st_cache", tmp / "st")
         cold = run_worker("hardneg", args, tmp / "hn_cache", tmp / "hn_cold")
         warm = run_worker("hardneg", args, tmp / "hn_cache", tmp / "hn_warm")
         enc = run_worker("encode", args, tmp / "enc_cache", tmp / "enc")
+        fp32 = cold if prep["precision"] == "fp32" else \
+            run_worker("hardneg", args, tmp / "fp32_cache", tmp / "hn_fp32", precision="fp32")
     print(f"docs {cold['docs']}")
     print(f"queries {len(st['negatives'])}")
     print(f"st_pairs {st['pairs']}")
@@ -179,7 +204,13 @@ def main() -> None:
     print(f"hardneg_warm_seconds {warm['seconds']:.2f}")
     print(f"encoder_alone_seconds {enc['seconds']:.2f}")
     print(f"encoder_backend {enc['backend']}")
+    print(f"precision {prep['precision']} (asked {args.precision})")
+    print(f"prepare_seconds {prep['seconds']:.2f}")
     print(f"P1 {cold['seconds'] / st['seconds']:.3f}")
+    print(f"hardneg_fp32_cold_seconds {fp32['seconds']:.2f}")
+    print(f"P1_fp32 {fp32['seconds'] / st['seconds']:.3f}")
+    same = sum(set(v) == set(fp32["negatives"].get(q, [])) for q, v in cold["negatives"].items())
+    print(f"identical_to_fp32 {same / max(len(cold['negatives']), 1):.4f}")
     print(f"P2 {cold['seconds'] / enc['seconds']:.3f}")
     print(f"P3 {warm['seconds'] / cold['seconds']:.3f}")
     share, causes = parity(st, cold, args.n)

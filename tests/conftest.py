@@ -10,6 +10,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HARDNEG_PRECISION", "fp32")  # same embeddings on every CPU; precision tests ask explicitly
 
 DOCS = [
     ("d1", "Cats", "Cats are small domesticated carnivorous mammals that purr."),

@@ -114,6 +114,7 @@ def check_mine(cfg, judges: Sequence[str] = (), rules: Sequence[str] = (), combi
     from hardneg.export.write import parse_formats
     from hardneg.retrieve.dense import SEARCHES
     from hardneg.retrieve.fusion import METHODS
+    from hardneg.retrieve.runtime import PRECISIONS
     from hardneg.retrieve.spec import parse_retriever
     from hardneg.select.spec import POS_SCORE, parse_strategy
 
@@ -131,6 +132,8 @@ def check_mine(cfg, judges: Sequence[str] = (), rules: Sequence[str] = (), combi
     _choice("--pos-score", cfg.pos_score, POS_SCORE)
     _choice("--short", cfg.short, ("keep", "drop", "pad"))
     _choice("--search", cfg.search, SEARCHES)
+    if cfg.precision is not None:
+        _choice("--precision", cfg.precision, PRECISIONS)
     if cfg.min_score is not None and cfg.max_score is not None and cfg.min_score > cfg.max_score:
         raise OptionError("--min-score", f"{cfg.min_score} is above --max-score {cfg.max_score}")
     if not _spec("--format", parse_formats, cfg.formats):

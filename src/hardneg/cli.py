@@ -79,3 +79,4 @@ from hardneg.validate.cli import report_cmd, validate_cmd; app.command("validate
 from hardneg.train.cli import experiment, train; app.command("train")(train); app.command("experiment")(experiment)  # noqa: E402,E702
 from hardneg.data.cli import convert; app.command("convert")(convert)  # noqa: E402,E702
 from hardneg.llm.cli import serve; app.command("serve")(serve)  # noqa: E402,E702
+from hardneg.review.cli import review_cmd; app.command("review")(review_cmd)  # noqa: E402,E702

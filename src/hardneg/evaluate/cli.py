@@ -35,6 +35,7 @@ def eval_command(
                                              "retrievers (default: the retriever's own)."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Encoding runtime for dense retrievers "
                                           "(default: the fastest installed, e.g. torch)."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="Dense models' precision: auto, fp32, bf16, fp16 or int8 (default: auto)."),
     plot: Optional[str] = typer.Option(None, "--plot", help="Also write a bar chart of the metrics to this "
                                        "file (.png, .svg or .pdf)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip and count empty texts and qrels "
@@ -53,6 +54,9 @@ def eval_command(
         raise typer.BadParameter(str(e), param_hint="--metric") from None
     try:
         check_plot(plot)
+        from hardneg.retrieve.runtime import use_precision
+
+        use_precision(precision)
     except ValueError as e:
         fail(e)
     report = LoadReport()
@@ -66,7 +70,7 @@ def eval_command(
     # step lines, not a status spinner: dense retrievers draw their own progress bars while encoding
     try:
         rows = eval_retrievers(ds, retriever, metrics, on_step=lambda m: err.print(f"[dim]{m}[/dim]"),
-                               batch_size=batch_size, backend=backend, show_progress=not as_json)
+                               batch_size=batch_size, backend=backend, precision=precision, show_progress=not as_json)
     except ValueError as e:
         err.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None

@@ -70,11 +70,13 @@ def mine(
     seed: int = typer.Option(0, help="Seed for random/simans sampling: same seed, same output bytes."),
     batch_size: int = typer.Option(32, help="Encoding batch size for dense retrievers."),
     backend: Optional[str] = typer.Option(None, help="Encoding runtime for dense retrievers (default: the fastest installed)."),
+    precision: Optional[str] = typer.Option(None, help="Dense models' precision: auto, fp32, bf16, fp16 or int8 (default: auto; checked against fp32)."),
     search: str = typer.Option("exact", help="Dense search: exact, faiss-flat, faiss-ivf or faiss-hnsw."),
     min_relevance: int = typer.Option(1, help="Qrels grade from which a document counts as a positive."),
     dedup_negatives: bool = typer.Option(True, "--dedup-negatives/--no-dedup-negatives", help="Skip a candidate whose normalised text repeats a better one."),
     judge: list[str] = typer.Option([], "--judge", "-j", help="Validate the negatives with this judge, repeatable (as `hardneg validate`): cross-encoder:PATH, teacher:mpnet, llm:local, dup:jaccard:0.8."),
     rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
+    review: Optional[Path] = typer.Option(None, help="review.jsonl from `hardneg review` (or OUT/FILE): with --judge, its labels override the judges."),
     combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
     policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
     drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
@@ -96,20 +98,29 @@ def mine(
     from hardneg.data.load import load_data
     from hardneg.pipeline.mine import mine as run_mine
     from hardneg.pipeline.runs import mine_plan
+    from hardneg.retrieve.runtime import use_precision
     from hardneg.rundir import claim
     from hardneg.validate.step import mine_step
 
     cfg = MineConfig(retrievers=retriever, fusion=fusion or "rrf", strategy=strategy, num_negatives=num_negatives,
                      depth=depth, seed=seed, pos_score=pos_score, short=short, min_score=min_score,
                      max_score=max_score, formats=fmt, out=str(out), batch_size=batch_size, backend=backend,
-                     search=search, min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt,
-                     show_progress=True, policy=policy, drop_query=drop_query, cascade=cascade,
-                     target_fn_rate=target_fn_rate, margin_judge=margin_judge,
+                     precision=precision, search=search, min_relevance=min_relevance,
+                     dedup_negatives=dedup_negatives, prompt=prompt, show_progress=True, policy=policy,
+                     drop_query=drop_query, cascade=cascade, target_fn_rate=target_fn_rate, margin_judge=margin_judge,
                      validate_budget=10 * num_negatives if judge and depth is None else 0)
     source = {"data": data, "split": split, "query_column": query_column, "answer_column": answer_column,
               "skip_invalid": skip_invalid}
     try:  # every option and the out folder, before anything loads or is written
+        if review and not judge:
+            raise ValueError("--review needs at least one --judge (it overrides their decisions)")
         fp, action = mine_plan(cfg, source, judge, rule, combine, engine, fusion is not None, overwrite)
+        use_precision(precision)  # judges take it too
+        labels = None
+        if review:
+            from hardneg.review.labels import read_review, resolve
+
+            labels = read_review(resolve(review, out))
     except ValueError as e:
         fail(e)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
@@ -125,7 +136,7 @@ def mine(
         try:
             ds = load_data(data, split, query_column=query_column, answer_column=answer_column,
                            skip_invalid=skip_invalid)
-            hook = mine_step(judge, rule, combine, pos_score, out, source, **cfg.validate_options())
+            hook = mine_step(judge, rule, combine, pos_score, out, source, review=labels, **cfg.validate_options())
             with claim(out, fp, action):  # --out is created only now, after the options and the data
                 if engine == "ray":
                     from hardneg.scale import RayOptions, mine_ray

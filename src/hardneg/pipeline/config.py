@@ -29,6 +29,7 @@ class MineConfig:
     out: str | None = None
     batch_size: int = 32
     backend: str | None = None
+    precision: str | None = None  # auto, fp32, bf16, fp16, int8 (None: HARDNEG_PRECISION or auto)
     search: str = "exact"
     min_relevance: int = 1
     dedup_negatives: bool = True

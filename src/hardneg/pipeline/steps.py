@@ -77,7 +77,7 @@ def make_retrievers(cfg: MineConfig) -> list:
     """Build the retrievers named in cfg.retrievers (`bm25`, `dense:minilm`, `dense:PATH`)."""
     from hardneg.retrieve.spec import make_retriever
 
-    opts = {"batch_size": cfg.batch_size, "backend": cfg.backend, "search": cfg.search,
+    opts = {"batch_size": cfg.batch_size, "backend": cfg.backend, "precision": cfg.precision, "search": cfg.search,
             "show_progress": cfg.show_progress}
     return [make_retriever(s, **opts) for s in cfg.retrievers]
 

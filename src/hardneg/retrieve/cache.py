@@ -62,6 +62,9 @@ def setup_key(model, prompt: str | None, normalize: bool) -> str:
     parts = [model_fingerprint(model), f"prompt={prompt!r}", f"norm={normalize}",
              f"maxlen={getattr(model, 'max_seq_length', None)}",
              f"backend={getattr(model, 'backend', 'torch')}"]
+    precision = getattr(model, "_hardneg_precision", "fp32")
+    if precision != "fp32":  # fp32 keys stay as before, so existing caches still hit
+        parts.append(f"precision={precision}")
     return hashlib.blake2b("\0".join(parts).encode(), digest_size=12).hexdigest()
 
 

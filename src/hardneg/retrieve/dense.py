@@ -15,7 +15,8 @@ from hardneg.data.model import Corpus, Queries
 from hardneg.retrieve.base import Run, pair_index
 from hardneg.retrieve.cache import CacheStats, encode_cached
 from hardneg.retrieve.faiss_index import FaissOptions, build_index, search_index
-from hardneg.retrieve.models import load_sentence_transformer
+from hardneg.retrieve.models import default_precision, load_sentence_transformer
+from hardneg.retrieve.runtime import check_precision
 from hardneg.retrieve.topk import exact_topk
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,16 @@ class DenseRetriever:
     def __init__(self, model: str, *, query_prompt: str | None = None, doc_prompt: str | None = None,
                  batch_size: int = 32, backend: str | None = None, search: str = "exact",
                  normalize: bool = True, name: str | None = None, faiss: FaissOptions | None = None,
-                 show_progress: bool = True, device: str | None = None):
+                 show_progress: bool = True, device: str | None = None, precision: str | None = None,
+                 min_overlap: float | None = None):
         if search not in SEARCHES:
             raise ValueError(f"unknown search '{search}' (valid: {', '.join(SEARCHES)})")
         self.model_name = model
         self.query_prompt, self.doc_prompt = query_prompt, doc_prompt
         self.batch_size, self.search_kind, self.normalize = batch_size, search, normalize
         self.backend = backend or default_backend()
-        self.device = device
+        self.precision = check_precision(precision or default_precision())  # resolved to a real one at load
+        self.device, self.min_overlap = device, min_overlap
         self.name = name or f"dense:{model}"
         self.faiss_opts = faiss or FaissOptions()
         self.show_progress = show_progress
@@ -50,16 +53,34 @@ class DenseRetriever:
         self.doc_emb: np.ndarray | None = None
         self.corpus: Corpus | None = None
         self._model = None
+        self._checked = False
         self._index = None
+
+    def _load(self, precision: str):
+        return load_sentence_transformer(self.model_name, backend=self.backend, device=self.device,
+                                         precision=precision)
 
     @property
     def model(self):
         """The loaded SentenceTransformer (loaded on first use, shared per process)."""
         if self._model is None:
-            self._model = load_sentence_transformer(self.model_name, backend=self.backend, device=self.device)
+            self._model = self._load(self.precision)
+            self.precision = self._model._hardneg_precision
         return self._model
 
+    def check_precision(self, docs: list[str], queries: list[str] | None = None) -> str:
+        """Run (or read) the fp32 check of this precision on a sample of `docs` (+ queries; pseudo-queries
+        from the docs when None); on failure switch to fp32. Returns the precision in use."""
+        from hardneg.retrieve.check import checked_encoder
+
+        if not self._checked:
+            self._model, self.precision = checked_encoder(self.model, self._load, docs, queries, self.batch_size,
+                                                          self.min_overlap)
+            self._checked = True
+        return self.precision
+
     def _encode(self, texts: list[str], prompt: str | None, desc: str) -> np.ndarray:
+        self.check_precision(texts)
         emb, stats = encode_cached(self.model, texts, prompt=prompt, batch_size=self.batch_size,
                                    normalize=self.normalize, show_progress=self.show_progress, desc=desc)
         self.cache_stats += stats

@@ -175,51 +175,78 @@ def fingerprint(path: str) -> str:
     return h.hexdigest()[:20]
 
 
-@functools.lru_cache(maxsize=4)
-def _load_st(path: str, backend: str, device: str | None):
-    from sentence_transformers import SentenceTransformer
+def default_precision() -> str:
+    """HARDNEG_PRECISION if set, else `auto`."""
+    return os.environ.get("HARDNEG_PRECISION") or "auto"
 
-    if backend == "torch":
-        model = SentenceTransformer(path, device=device)
-    else:
-        from hardneg.retrieve.runtime import load_fast
 
-        model = load_fast(path, backend, device)
-    if Path(path).is_dir():  # else the embedding cache hashes the loaded weights
+def _apply_precision(model, path: str, backend: str, precision: str):
+    """Cast to bf16/fp16 or swap in the int8 runtime; tags the model with its fingerprint and precision."""
+    from hardneg.retrieve.cache import model_fingerprint
+
+    if Path(path).is_dir():  # else the embedding cache hashes the loaded fp32 weights, here, before any cast
         model._hardneg_fingerprint = fingerprint(path)
+    fp = model_fingerprint(model)
+    if precision in ("bf16", "fp16"):
+        import torch
+
+        model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
+    elif precision == "int8":
+        from hardneg.retrieve.int8 import to_int8
+
+        model = to_int8(model, fp, path)
+    model._hardneg_precision = precision
     return model
 
 
-def load_sentence_transformer(name: str, backend: str | None = None, device: str | None = None):
+@functools.lru_cache(maxsize=4)
+def _load_st(path: str, backend: str, device: str | None, precision: str):
+    from sentence_transformers import SentenceTransformer
+
+    if backend == "openvino":
+        from hardneg.retrieve.runtime import load_fast
+
+        model = load_fast(path, backend, device, fingerprint(path) if Path(path).is_dir() else None)
+    else:
+        model = SentenceTransformer(path, device="cpu" if backend == "onnx" else device)
+    return _apply_precision(model, path, backend, precision)
+
+
+def load_sentence_transformer(name: str, backend: str | None = None, device: str | None = None,
+                              precision: str | None = None):
     """Resolve and load a SentenceTransformer once per process (small LRU cache).
 
-    backend: "torch" or "openvino" (fp32); None picks the fastest installed (runtime.best_backend).
+    backend: "torch", "openvino" (fp32) or "onnx"; None picks the fastest installed (runtime.best_backend).
+    precision: auto, fp32, bf16, fp16 or int8 (None: default_precision()); see runtime.resolve. The loaded
+    model carries `_hardneg_precision`.
     """
-    from hardneg.retrieve.runtime import best_backend
+    from hardneg.retrieve.runtime import resolve
 
+    backend, precision = resolve(backend, precision or default_precision(), device)
     path = resolve_model(name)
     quiet_load_reports()
-    backend = backend or best_backend()
-    if device and device != "cpu" and backend != "torch":
-        backend = "torch"  # the fast runtimes here are CPU-only
     try:
-        return _load_st(path, backend, device)
+        return _load_st(path, backend, device, precision)
     except OSError as e:
         raise DataError(f"cannot load model ({e}); offline runs need a local path, minilm or mpnet", name) from None
 
 
 @functools.lru_cache(maxsize=2)
-def _load_ce(path: str, device: str | None):
+def _load_ce(path: str, device: str | None, backend: str, precision: str):
     from sentence_transformers import CrossEncoder
 
-    return CrossEncoder(path, device=device)
+    return _apply_precision(CrossEncoder(path, device="cpu" if backend == "onnx" else device), path, backend,
+                            precision)
 
 
-def load_cross_encoder(name: str, device: str | None = None):
-    """Resolve and load a sentence-transformers CrossEncoder once per process."""
+def load_cross_encoder(name: str, device: str | None = None, precision: str | None = None):
+    """Resolve and load a sentence-transformers CrossEncoder once per process (precision as above)."""
+    from hardneg.retrieve.runtime import resolve
+
+    backend, precision = resolve("torch", precision or default_precision(), device)
     path = resolve_model(name)
     quiet_load_reports()
     try:
-        return _load_ce(path, device)
+        return _load_ce(path, device, backend, precision)
     except OSError as e:
         raise DataError(f"cannot load cross-encoder ({e}); offline runs need a local path", name) from None

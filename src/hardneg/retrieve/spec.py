@@ -7,7 +7,7 @@ from hardneg.retrieve.base import Retriever
 FORMS = "bm25, dense:minilm, dense:mpnet, dense:PATH, dense:HUB_ID"
 BM25_OPTS = {"k1", "b", "method", "stemmer", "stopwords", "name", "show_progress"}
 DENSE_OPTS = {"query_prompt", "doc_prompt", "batch_size", "backend", "search", "normalize", "name", "faiss",
-              "show_progress", "device"}
+              "show_progress", "device", "precision", "min_overlap"}
 
 
 def parse_retriever(spec: str) -> tuple[str, str]:

@@ -35,7 +35,7 @@ class EncodeShards:
 
         if cache:  # the driver's cache folder (shared storage on a real cluster, else node-local)
             os.environ["HARDNEG_CACHE"] = cache
-        self.model = load_sentence_transformer(model, backend=backend, device=device)
+        self.model = load_sentence_transformer(model, backend=backend, device=device, precision="fp32")  # unchecked here
         self.batch_size, self.normalize = batch_size, normalize
 
     def __call__(self, batch: dict) -> dict:

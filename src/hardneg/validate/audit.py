@@ -14,6 +14,7 @@ from hardneg.validate import rules as R
 from hardneg.validate.core import ACTION_NAMES, ValidationResult, doc_texts
 
 BINS = 20
+REVIEWED = ("keep", "drop", "relabel")  # by review code (hardneg.review.labels.CODE)
 
 
 def _f(x) -> float | None:
@@ -34,7 +35,8 @@ def drop_reasons(res: ValidationResult, qi: np.ndarray, ci: np.ndarray) -> list[
 def audit_rows(res: ValidationResult, cand: Candidates, ds: Dataset) -> list[dict]:
     """One dict per dropped candidate, in (query, miner rank) order: texts, every judge's score and positive
     reference, the rules that dropped it and its rank (1-based, 0 = absent) in each retriever."""
-    qi, ci = np.nonzero(res.dropped)
+    reviewed = res.judged & (res.review >= 0) if res.review is not None else False
+    qi, ci = np.nonzero(res.dropped | reviewed)  # and the cells a person decided, kept ones too
     if not len(qi):
         return []
     q_texts = ds.queries
@@ -48,7 +50,7 @@ def audit_rows(res: ValidationResult, cand: Candidates, ds: Dataset) -> list[dic
         p = int(cand.pos_rows[q, 0])
         row = {"query_id": qid, "query": q_texts.text(qid), "doc_id": ds.corpus.ids[r], "doc": docs[i],
                "miner_rank": int(c) + 1, "miner_score": _f(cand.scores[q, c]), "rule": reasons[i],
-               "action": ACTION_NAMES[int(res.action[q, c])], "decided_by": res.decided_by(q, c),
+               "action": ACTION_NAMES.get(int(res.action[q, c]), "keep"), "decided_by": res.decided_by(q, c),
                "positive_id": ds.corpus.ids[p] if p >= 0 else None,
                "positive": doc_texts(ds.corpus, [p])[0] if p >= 0 else None}
         for name in res.judge_scores:
@@ -56,6 +58,8 @@ def audit_rows(res: ValidationResult, cand: Candidates, ds: Dataset) -> list[dic
             row[f"pos_{name}"] = _f(refs[name][q])
         for name, ranks in cand.retriever_ranks.items():
             row[f"rank_{name}"] = int(ranks[q, c])
+        if res.review is not None and res.review[q, c] >= 0:
+            row.update(action=REVIEWED[int(res.review[q, c])], decided_by="review")
         out.append(row)
     return out
 
@@ -87,6 +91,8 @@ def summary(res: ValidationResult, audit: list[dict] | None = None, cand: Candid
     calibration curves, and per-judge histograms of positive / kept / dropped / relabelled scores."""
     per_rule: dict[str, int] = {}
     for row in audit or []:
+        if row.get("action") == "keep":  # a person kept it: not a drop
+            continue
         for r in row["rule"].split(";"):
             if r:
                 per_rule[r] = per_rule.get(r, 0) + 1

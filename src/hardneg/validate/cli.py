@@ -20,6 +20,9 @@ RULE_HELP = ("Drop rule, repeatable: perc:0.95 (drop if s_neg > 95% of the posit
              "(drop if s_neg > s_pos - 0.1), abs:T (drop if s_neg > T); optional :min|mean|max positive; "
              "prefix JUDGE= to bind it to one judge (e.g. llm=abs:0.5). Default: perc:0.95, llm abs:0.5, dup its threshold.")
 
+REVIEW_HELP = ("review.jsonl from `hardneg review` (or RUN_DIR/FILE): its labels override the judges; relevant pairs "
+               "go to qrels/<split>.relabelled.tsv.")
+
 
 def summary_table(summ: dict) -> Table:
     t = Table(title="validation", show_header=True)
@@ -47,6 +50,7 @@ def validate_cmd(
     run_dir: Path = typer.Argument(..., help="Output folder of `hardneg mine` (holds candidates.npz)."),
     judge: list[str] = typer.Option(..., "--judge", "-j", help=JUDGE_HELP),
     rule: list[str] = typer.Option([], "--rule", help=RULE_HELP),
+    review: Optional[Path] = typer.Option(None, help=REVIEW_HELP),
     combine: str = typer.Option("any", help="How judges' drop votes combine: any, all or majority."),
     pos_score: str = typer.Option("min", help="Positive score relative rules compare with when a query has several: min, mean or max."),
     num_negatives: Optional[int] = typer.Option(None, "--num-negatives", "-n", help="Negatives per query (default: as mined)."),
@@ -68,6 +72,7 @@ def validate_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hardneg.data.load import load_data
+    from hardneg.review.labels import read_review, resolve
     from hardneg.validate.core import validate
     from hardneg.validate.step import CANDIDATES, load_candidates, relabelled, selection_order, write_outputs
 
@@ -77,6 +82,7 @@ def validate_cmd(
         check_validation(judge, rule, combine, policy, drop_query, cascade, target_fn_rate, margin_judge,
                          fmt)  # every spec before any judge model loads
         check_out(run_dir, "RUN_DIR")
+        labels = read_review(resolve(review, run_dir)) if review else None
         cands, sel, meta = load_candidates(run_dir / CANDIDATES)
         source = data or meta.get("data")
         if not source:
@@ -100,7 +106,8 @@ def validate_cmd(
                 ordered, _ = selection_order(cands, sel)  # the mined picks first, then the refill pool
             n = num_negatives or (sel.rows.shape[1] if sel is not None else int(meta.get("num_negatives", 10)))
             res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts,
-                           policy=policy, drop_query=drop_query, cascade=cascade, target_fn_rate=target_fn_rate)
+                           policy=policy, drop_query=drop_query, cascade=cascade, target_fn_rate=target_fn_rate,
+                           review=labels)
             done = next(t.completed for t in bar.tasks if t.id == task)
             bar.update(task, total=done)  # judging stops once every query holds N kept: the bar ends full
         summ = write_outputs(run_dir, res, ordered, ds, split or meta.get("split", "train"))

@@ -13,6 +13,7 @@ import numpy as np
 
 from hardneg.data.errors import DataError
 from hardneg.data.model import Corpus, Dataset
+from hardneg.review.labels import review_codes
 from hardneg.select.candidates import Candidates
 from hardneg.validate import rules as R
 from hardneg.validate.judges import Judge, make_judge
@@ -59,6 +60,7 @@ class ValidationResult:
     cascade: float | None = None
     calibration: dict[str, dict] = field(default_factory=dict)
     compares: dict[str, str] = field(default_factory=dict)
+    review: np.ndarray | None = None  # int8 [Q, K] a person's decision: -1 none, 0 keep, 1 drop, 2 relabel
 
     def __post_init__(self) -> None:
         if self.action is None:
@@ -201,7 +203,8 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
              pos_agg: str = "min", refill_margin: int | None = None,
              progress: Callable[[int, int], None] | None = None, judge_options: dict | None = None,
              policy: str | Sequence | None = None, drop_query: float | None = None, cascade: float | None = None,
-             target_fn_rate: float | None = None, labels: dict | None = None) -> ValidationResult:
+             target_fn_rate: float | None = None, labels: dict | None = None,
+             review: dict | None = None) -> ValidationResult:
     """Judge candidates in miner order (top N + margin first, more only where actions left a query short),
     act by the policy over the judges' votes, and keep the first N survivors per query.
 
@@ -209,7 +212,8 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
     candidates hold at least this share of flagged ones is removed. cascade: band (rule units) around each
     judge's cut; judges then run cheap to expensive and a later judge scores only cells inside the band of
     the earlier ones. target_fn_rate: calibrate each judge's rule value (see hardneg.validate.tune); `labels`
-    {(query_id, doc_id): relevant} replaces held-out positives as the calibration labels.
+    {(query_id, doc_id): relevant} replaces held-out positives as the calibration labels. review:
+    {(query_id, doc_id): label} from hardneg.review.read_review; a reviewed label overrides the judges.
     """
     if combine not in COMBINE:
         raise ValueError(f"combine must be any, all or majority, not '{combine}'")
@@ -231,6 +235,7 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
     valid = cand.valid
     order = cascade_order(js, specs) if cascade is not None else list(range(len(js)))
     js = [js[i] for i in order]
+    forced = review_codes(review or {}, cand.query_ids, cand.rows, dataset.corpus.ids)
     pos = {j.name: _positive_scores(j, dataset, cand, q_texts) for j in js}
     scores = {j.name: np.full((nq, k), np.nan, dtype=np.float32) for j in js}
     have = {j.name: np.zeros((nq, k), dtype=bool) for j in js}
@@ -275,6 +280,7 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
                                                for r in rule_map[j.name]]) & have[j.name] for j in js}
         answered = np.stack([have[j.name] & ~np.isnan(scores[j.name]) for j in js])  # NaN = malformed: no vote
         action = decide(np.stack([votes[j.name] for j in js]), answered, judged, pol)
+        action = np.where(judged & (forced >= 0), forced, action).astype(np.int8)  # a person's label wins
         n_kept = (judged & (action == KEEP)).sum(axis=1)
         left = (valid & ~judged & (cols >= start[:, None])).any(axis=1)
         need = (n_kept < n) & left
@@ -299,4 +305,4 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
                             action != KEEP, votes, rule_map, {j.name: j.units for j in js}, combine, pos_agg,
                             {j.name: int(getattr(j, "malformed", 0)) for j in js}, action, stage,
                             [j.name for j in js], pol, qdrop, scored, cascade, calib,
-                            {j.name: j.compares for j in js})
+                            {j.name: j.compares for j in js}, forced)

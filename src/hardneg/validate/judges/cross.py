@@ -22,38 +22,59 @@ class CrossEncoderJudge:
     compares = "query"
 
     def __init__(self, model: str, name: str = "cross-encoder", batch_size: int = 64, device: str | None = None,
-                 cache: bool = True, max_length: int | None = None):
+                 cache: bool = True, max_length: int | None = None, precision: str | None = None):
         from hardneg.retrieve.models import load_cross_encoder, resolve_model, fingerprint
 
         self.name, self.batch_size = name, batch_size
-        self.model = load_cross_encoder(model, device=device)
+        self._load = lambda p: load_cross_encoder(model, device=device, precision=p)
+        self.model = self._load(precision)
+        self.precision, self._checked = self.model._hardneg_precision, False
         self.max_length = max_length or self.model.max_seq_length  # applied per call: the model is shared
         self.units = "cross-encoder sigmoid(logit) in (0,1)"
         if self.model.num_labels not in (1, 2):
             raise ValueError(f"cross-encoder '{model}' has {self.model.num_labels} labels; expected 1 or 2")
-        judge_id = f"ce|{fingerprint(resolve_model(model))}|{self.max_length}"
-        self._cache = PairCache(judge_id) if cache else None
+        self._fp = f"ce|{fingerprint(resolve_model(model))}|{self.max_length}"
+        self._cache = PairCache(self._id()) if cache else None
+
+    def _id(self) -> str:
+        return self._fp + ("" if self.precision == "fp32" else f"|{self.precision}")
 
     def _predict(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        return self._run(self.model, queries, docs)
+
+    def _check(self, queries: list[str], docs: list[str]) -> None:
+        """fp32 check of a reduced precision on a sample of the first call's pairs (once per process)."""
+        from hardneg.retrieve.check import checked_scorer
+
+        if self._checked or not queries:
+            return
+        self.model, self.precision = checked_scorer(self.model, self._load, queries, docs, self._run,
+                                                    str(self.max_length))
+        self._checked = True
+        if self._cache is not None and self._cache.judge_id != self._id():
+            self._cache = PairCache(self._id())  # fell back to fp32: its own cached scores
+
+    def _run(self, model, queries: list[str], docs: list[str]) -> np.ndarray:
         import torch
 
         if not queries:
             return np.zeros(0, np.float32)
+
         from hardneg.retrieve.models import seq_length
 
         pairs = list(zip(queries, docs))
-        with seq_length(self.model, self.max_length):
-            if self.model.num_labels == 1:
-                out = self.model.predict(pairs, batch_size=self.batch_size, activation_fn=torch.nn.Sigmoid(),
-                                         convert_to_numpy=True, show_progress_bar=False)
+        with seq_length(model, self.max_length):
+            if model.num_labels == 1:
+                out = model.predict(pairs, batch_size=self.batch_size, activation_fn=torch.nn.Sigmoid(),
+                                    convert_to_numpy=True, show_progress_bar=False)
                 return np.asarray(out, dtype=np.float32).reshape(-1)
-            out = self.model.predict(pairs, batch_size=self.batch_size, apply_softmax=True,
-                                     activation_fn=torch.nn.Identity(), convert_to_numpy=True,
-                                     show_progress_bar=False)
+            out = model.predict(pairs, batch_size=self.batch_size, apply_softmax=True,
+                                activation_fn=torch.nn.Identity(), convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(out, dtype=np.float32)[:, 1]
 
     def score_pairs(self, queries: list[str], docs: list[str]) -> np.ndarray:
         """float32 [n] sigmoid scores of the (queries[i], docs[i]) pairs."""
+        self._check(list(queries), list(docs))
         if self._cache is None:
             return self._predict(list(queries), list(docs))
         return self._cache.scores(list(queries), list(docs), self._predict)

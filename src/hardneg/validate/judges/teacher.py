@@ -11,11 +11,13 @@ class TeacherJudge:
     compares = "query"
 
     def __init__(self, model: str = "mpnet", name: str = "teacher", batch_size: int = 32, device: str | None = None,
-                 show_progress: bool = False, max_length: int | None = None):
+                 show_progress: bool = False, max_length: int | None = None, precision: str | None = None):
         from hardneg.retrieve.models import load_sentence_transformer
 
         self.name, self.batch_size, self.show_progress = name, batch_size, show_progress
-        self.model = load_sentence_transformer(model, device=device)
+        self._load = lambda p: load_sentence_transformer(model, device=device, precision=p)
+        self.model = self._load(precision)
+        self.precision, self._checked = self.model._hardneg_precision, False
         self.max_length = max_length  # applied per call: the loaded model is shared within the process
         self.units = f"teacher ({model}) cosine in [-1,1]" + (f", {max_length} tokens" if max_length else "")
         prompts = getattr(self.model, "prompts", None) or {}
@@ -37,6 +39,11 @@ class TeacherJudge:
             return np.zeros(0, np.float32)
         uq, qi = np.unique(np.asarray(queries, dtype=object), return_inverse=True)
         ud, di = np.unique(np.asarray(docs, dtype=object), return_inverse=True)
+        if not self._checked:  # fp32 check of a reduced precision, on this call's texts (scores feed rules)
+            from hardneg.retrieve.check import checked_encoder
+
+            self.model, self.precision = checked_encoder(self.model, self._load, list(ud), list(uq), self.batch_size)
+            self._checked = True
         q = self._embed(list(uq), self._q_prompt, "teacher: queries")
         d = self._embed(list(ud), self._d_prompt, "teacher: documents")
         return np.einsum("ij,ij->i", q[qi.reshape(-1)], d[di.reshape(-1)]).astype(np.float32)
