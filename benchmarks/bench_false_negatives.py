@@ -1,11 +1,16 @@
-"""False negatives caught by validation on SciFact train (queries with >= 2 positives).
+"""False negatives caught by validation, on queries with >= 2 positives whose extra positives are hidden.
 
-Keep each query's first positive, hide the rest, mine top-10 negatives with MiniLM (hardneg mine), then validate
-with each judge/rule. Prints, per setting: share of kept negatives that are hidden positives (fn_share), share of
-queries still holding 10 negatives (full), mean miner rank of kept negatives (rank; 1 = hardest), seconds.
-Reference: sentence-transformers mine_hard_negatives with the same MiniLM and relative_margin=0.05.
+Keep each query's first positive, hide the rest, mine top-N negatives with MiniLM (hardneg mine), then validate
+with each setting. Prints, per setting: share of kept negatives that are hidden positives (fn_share), share of
+queries still holding N negatives (full), mean miner rank of kept negatives (rank; 1 = hardest), seconds, and for
+relabel the share of relabelled candidates that are hidden positives (relabel precision).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_false_negatives.py [--data DIR] [--skip-llm] [--with-st]
+Calibrated settings are cross-fitted in two folds so that no query is calibrated on its own hidden positives:
+for fold f, the queries of the other fold keep all their positives (the calibration reads them as held-out
+labels, as it would on a user's data), fold f keeps only its first positive and is measured.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_false_negatives.py [--data DIR] [--split train]
+        [--teacher teacher:mpnet:256] [--cross-encoder PATH] [--with-llm] [--with-st]
 """
 
 from __future__ import annotations
@@ -19,27 +24,35 @@ from dataclasses import replace
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets")
 
 
-def hidden_dataset(root: str):
-    """(dataset with one positive per multi-positive query, {qid: set of hidden positive ids})."""
+def hidden_dataset(root: str, split: str = "train", reveal: set[str] = frozenset()):
+    """(dataset of the queries with >= 2 positives, one positive kept for each except those in `reveal`,
+    {qid: hidden positive ids}, the query ids)."""
     from hardneg.data.beir import load_beir
     from hardneg.data.model import Dataset
 
-    ds = load_beir(root, "train")
+    ds = load_beir(root, split, skip_invalid=True)  # Cranfield has a few empty documents
     pos = ds.positives()
     multi = [q for q in ds.queries.ids if len(pos.get(q, [])) >= 2]
-    qrels = {q: {pos[q][0]: 1} for q in multi}
+    qrels = {q: {d: 1 for d in pos[q]} if q in reveal else {pos[q][0]: 1} for q in multi}
     hidden = {q: set(pos[q][1:]) for q in multi}
-    return Dataset(ds.corpus, ds.queries.subset(multi), qrels, name="scifact-hidden"), hidden
+    return Dataset(ds.corpus, ds.queries.subset(multi), qrels, name=f"{ds.name}-hidden"), hidden, multi
 
 
 def measure(name: str, qids: list[str], rows: np.ndarray, ranks: np.ndarray, doc_ids: list[str],
-            hidden: dict[str, set], n: int, secs: float) -> dict:
+            hidden: dict[str, set], n: int, secs: float, extra=None) -> dict:
     ok = rows >= 0
     fn = sum(doc_ids[r] in hidden[q] for q, rr in zip(qids, rows) for r in rr if r >= 0)
-    return {"setting": name, "fn_share": fn / max(ok.sum(), 1), "fn": int(fn), "negatives": int(ok.sum()),
-            "full": float((ok.sum(1) >= n).mean()), "rank": float(ranks[ok & (ranks > 0)].mean()), "secs": secs}
+    out = {"setting": name, "fn_share": fn / max(ok.sum(), 1), "fn": int(fn), "negatives": int(ok.sum()),
+           "full": float((ok.sum(1) >= n).mean()), "rank": float(ranks[ok & (ranks > 0)].mean()), "secs": secs,
+           "relabel_prec": float("nan"), "relabelled": 0}
+    if extra is not None:  # relabelled rows [Q, R]
+        rel = [(q, r) for q, rr in zip(qids, extra) for r in rr if r >= 0]
+        out["relabelled"] = len(rel)
+        out["relabel_prec"] = sum(doc_ids[r] in hidden[q] for q, r in rel) / max(len(rel), 1)
+    return out
 
 
 def st_reference(ds, hidden, n: int, model_path: str) -> dict:
@@ -68,14 +81,54 @@ def st_reference(ds, hidden, n: int, model_path: str) -> dict:
     return r | {"rank": float("nan")}  # ST does not report candidate ranks
 
 
+def cross_fit(args, name: str, judges: list[str], rules: list[str], n: int, depth: int, **opts) -> dict:
+    """Two folds: calibrate on the other fold's queries (all positives known), measure this fold's."""
+    from hardneg.pipeline.config import MineConfig
+    from hardneg.pipeline.mine import mine
+    from hardneg.validate.step import validate_selection
+
+    _, hidden, multi = hidden_dataset(args.data, args.split)
+    parts, secs, values = [], 0.0, []
+    for f in (0, 1):
+        reveal = {q for i, q in enumerate(multi) if i % 2 != f}
+        ds, _, _ = hidden_dataset(args.data, args.split, reveal)
+        res = mine(ds, MineConfig(retrievers=["dense:minilm"], strategy="top", num_negatives=n, depth=depth))
+        t = time.perf_counter()
+        new, vres = validate_selection(ds, res.candidates, res.selection, judges, rules, split=args.split, **opts)
+        secs += time.perf_counter() - t
+        values.append({j: c.get("value") for j, c in vres.calibration.items()})
+        idx = np.array([i for i, q in enumerate(new.query_ids) if q not in reveal])
+        extra = None if new.positives is None else new.positives[idx]
+        parts.append((idx, new, extra))
+        print(f"fold {f} {name}: calibration {[(j, c.get('value'), c['reason']) for j, c in vres.calibration.items()]}",
+              flush=True)
+    qids = [q for idx, new, _ in parts for q in (new.query_ids[i] for i in idx)]
+    rows = np.concatenate([new.rows[idx] for idx, new, _ in parts])
+    ranks = np.concatenate([new.ranks[idx] for idx, new, _ in parts])
+    extra = None
+    if any(e is not None for _, _, e in parts):
+        w = max(e.shape[1] for _, _, e in parts if e is not None)
+        extra = np.concatenate([np.pad(e, ((0, 0), (0, w - e.shape[1])), constant_values=-1) if e is not None
+                                else np.full((len(idx), w), -1) for idx, _, e in parts])
+    ds_full = hidden_dataset(args.data, args.split)[0]
+    r = measure(name, qids, rows, ranks, ds_full.corpus.ids, hidden, n, secs, extra)
+    r["values"] = values
+    return r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "scifact"))
+    ap.add_argument("--data", default=os.path.join(SHARED, "scifact"))
+    ap.add_argument("--split", default="train")
     ap.add_argument("-n", type=int, default=10)
-    ap.add_argument("--skip-llm", action="store_true")
-    ap.add_argument("--llm-queries", type=int, default=0, help="run LLM settings on the first N queries only (0 = all)")
-    ap.add_argument("--teacher-queries", type=int, default=0, help="run teacher settings on the first N queries only")
-    ap.add_argument("--teacher", default="teacher:mpnet", help="teacher judge spec, e.g. teacher:mpnet:256")
+    ap.add_argument("--depth", type=int, default=120, help="candidates per query (validation refills from these)")
+    ap.add_argument("--target", type=float, default=0.01, help="target false-negative rate for calibration")
+    ap.add_argument("--teacher", default="teacher:mpnet:256", help="teacher judge spec")
+    ap.add_argument("--cross-encoder", default=None, help="cross-encoder checkpoint for the cascade row")
+    ap.add_argument("--band", type=float, default=0.05, help="cascade band around the teacher's cut (perc units)")
+    ap.add_argument("--with-llm", action="store_true", help="also run llm:local settings (slow on CPU)")
+    ap.add_argument("--skip-llm", action="store_true", help="LLM settings are skipped unless --with-llm (accepted "
+                    "for older command lines)")
     ap.add_argument("--with-st", action="store_true", help="also run the ST reference (re-encodes the corpus)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -84,59 +137,56 @@ def main() -> None:
 
     from hardneg.pipeline.config import MineConfig
     from hardneg.pipeline.mine import mine
-    from hardneg.retrieve.models import resolve_model
     from hardneg.validate.step import validate_selection
 
-    n = args.n
-    ds, hidden = hidden_dataset(args.data)
+    n, tj = args.n, args.teacher
+    ds, hidden, _ = hidden_dataset(args.data, args.split)
     t0 = time.perf_counter()
-    res = mine(ds, MineConfig(retrievers=["dense:minilm"], strategy="top", num_negatives=n, depth=40))
+    res = mine(ds, MineConfig(retrievers=["dense:minilm"], strategy="top", num_negatives=n, depth=args.depth))
     mine_s = time.perf_counter() - t0
     cands, sel = res.candidates, res.selection
     qids = list(cands.query_ids)
-    results = [measure("none (MiniLM top-10)", qids, sel.rows, sel.ranks, ds.corpus.ids, hidden, n, mine_s)]
+    results = [measure(f"none (MiniLM top-{n})", qids, sel.rows, sel.ranks, ds.corpus.ids, hidden, n, mine_s)]
     print("partial", results[-1], flush=True)
-    cheap = [("dup:jaccard:0.8", ["dup:jaccard:0.8"], []), ("dup:minhash:0.5", ["dup:minhash:0.5"], [])]
-    tj = args.teacher
-    teacher = [(f"{tj} perc:0.95", [tj], ["perc:0.95"]),
-               (f"{tj} perc:0.90", [tj], ["perc:0.90"]),
-               (f"{tj} margin:0.05", [tj], ["margin:0.05"])]
-    llm = [("llm:local (SmolLM2) abs:0.5", ["llm:local"], ["abs:0.5"]),
-           ("llm:local (SmolLM2) perc:0.95", ["llm:local"], ["perc:0.95"]),
-           ("any(teacher perc:0.95, dup, llm abs:0.5)", ["teacher:mpnet", "dup:jaccard:0.8", "llm:local"],
-            ["teacher=perc:0.95", "llm=abs:0.5"])]
-    groups = [(cheap, 0), (teacher, args.teacher_queries)] + ([] if args.skip_llm else [(llm, args.llm_queries)])
-    for settings, limit in groups:
-        idx = np.arange(min(limit or len(qids), len(qids)))  # a prefix of the queries where judging is slow
-        c2 = cands.take(idx)
-        s2 = replace(sel, query_ids=[qids[i] for i in idx], rows=sel.rows[idx], scores=sel.scores[idx],
-                     ranks=sel.ranks[idx], keep=sel.keep[idx])
-        tag = f" [first {len(idx)} queries]" if len(idx) < len(qids) else ""
-        if tag:
-            results.append(measure("none" + tag, c2.query_ids, s2.rows, s2.ranks, ds.corpus.ids, hidden, n, 0.0))
-        for name, judges, rules in settings:
-            t = time.perf_counter()
-            new, _ = validate_selection(ds, c2, s2, judges, rules)
-            results.append(measure(name + tag, c2.query_ids, new.rows, new.ranks, ds.corpus.ids, hidden, n,
-                                   time.perf_counter() - t))
-            print("partial", results[-1], flush=True)
+    fixed = [("dup:jaccard:0.8", ["dup:jaccard:0.8"], []), (f"{tj} perc:0.95", [tj], ["perc:0.95"])]
+    if args.with_llm:
+        fixed.append(("llm:local (SmolLM2) abs:0.5", ["llm:local"], ["abs:0.5"]))
+    for name, judges, rules in fixed:
+        t = time.perf_counter()
+        new, _ = validate_selection(ds, cands, sel, judges, rules)
+        results.append(measure(name, qids, new.rows, new.ranks, ds.corpus.ids, hidden, n, time.perf_counter() - t))
+        print("partial", results[-1], flush=True)
+    cal = {"target_fn_rate": args.target}
+    results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}", [tj], [], n, args.depth, **cal))
+    print("partial", results[-1], flush=True)
+    if args.cross_encoder:
+        ce = f"cross-encoder:{args.cross_encoder}"
+        r = cross_fit(args, f"cascade {tj} -> {ce} (band {args.band:g})", [tj, ce], [], n, args.depth,
+                      cascade=args.band, **cal)
+        results.append(r)
+        print("partial", r, flush=True)
+    else:
+        print("skipped: cascade teacher -> cross-encoder (no cross-encoder checkpoint ships offline; pass "
+              "--cross-encoder PATH)", flush=True)
+    results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}, relabel", [tj], [], n, args.depth,
+                             policy="relabel=any", **cal))
+    print("partial", results[-1], flush=True)
     if args.with_st:
+        from hardneg.retrieve.models import resolve_model
+
         results.append(st_reference(ds, hidden, n, resolve_model("minilm")))
-    table = Table(title=f"false negatives: SciFact train, {len(qids)} queries with >= 2 positives, "
-                        f"{sum(map(len, hidden.values()))} hidden positives, top-{n}")
-    for col in ("setting", "fn_share", "fn", "negatives", "full", "mean rank", "secs"):
+    table = Table(title=f"false negatives: {ds.name} {args.split}, {len(qids)} queries with >= 2 positives, "
+                        f"{sum(map(len, hidden.values()))} hidden positives, top-{n}, depth {args.depth}")
+    for col in ("setting", "fn_share", "fn", "negatives", "full", "mean rank", "relabelled (prec)", "secs"):
         table.add_column(col, justify="left" if col == "setting" else "right")
     for r in results:
-        table.add_row(r["setting"], f"{r['fn_share']:.3f}", str(r["fn"]), str(r["negatives"]), f"{r['full']:.3f}",
-                      f"{r['rank']:.2f}", f"{r['secs']:.1f}")
-    Console().print(table)
-    base = results[0]["fn_share"]
+        rel = f"{r['relabelled']} ({r['relabel_prec']:.2f})" if r["relabelled"] else "-"
+        table.add_row(r["setting"], f"{r['fn_share']:.4f}", str(r["fn"]), str(r["negatives"]), f"{r['full']:.3f}",
+                      f"{r['rank']:.2f}", rel, f"{r['secs']:.1f}")
+    Console(width=160).print(table)
     for r in results:
-        print(f"fn_share[{r['setting']}] {r['fn_share']:.4f}")
-        print(f"full_share[{r['setting']}] {r['full']:.4f}")
-        print(f"mean_rank[{r['setting']}] {r['rank']:.3f}")
-        if base:
-            print(f"fn_ratio_vs_none[{r['setting']}] {r['fn_share'] / base:.3f}")
+        print(f"fn_share[{r['setting']}] {r['fn_share']:.4f} full[{r['setting']}] {r['full']:.4f} "
+              f"mean_rank[{r['setting']}] {r['rank']:.3f}" + (f" values {r['values']}" if "values" in r else ""))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ def tiny_mined() -> Mined:
         ["q0", "q1", "q2"], ["first query", "second query", "third query"],
         np.array([[0, 1], [2, -1], [3, -1]]), np.array([[.9, .8], [.7, nan], [.6, nan]], np.float32),
         np.array([[4, 5], [6, -1], [7, 4]]), np.array([[.5, .4], [.3, nan], [.2, .1]], np.float32),
-        [f"d{i}" for i in range(8)], DOCS, scorer="dense:test", prompt="Represent this query: ")
+        [f"d{i}" for i in range(8)], DOCS, scorer="dense:test", prompt="Represent this query: ",
+        judge_pos=np.array([[.95, .85], [.75, nan], [.65, nan]], np.float32),
+        judge_neg=np.array([[.45, .35], [.25, nan], [.15, .05]], np.float32), judge="teacher:test")
 
 
 def train_one_step(model, loss, dataset, tmp_path, cross: bool = False) -> float:

@@ -53,8 +53,10 @@ def test_result_in_memory_every_format_and_save(tiny_beir, tmp_path):
     trip = res.to_dataset("triplet")
     assert trip.column_names == ["query", "positive", "negative"]
     assert "neg_score" in res.to_dataset("triplet", full=True).column_names
-    for fmt in ("n-tuple", "labeled-pair", "labeled-list", "marginmse", "flag"):
+    for fmt in ("n-tuple", "labeled-pair", "labeled-list", "flag"):
         assert isinstance(res.to_dataset(fmt), datasets.Dataset)
+    with pytest.raises(ValueError, match="margin-judge"):  # margins come from a judge, never the miner
+        res.to_dataset("marginmse")
     assert len(res.to_dataset("flag")) == res.summary["exported"]["flag"]
     files = res.save(tmp_path / "run")
     assert set(files) == {"triplet", "flag"} and (tmp_path / "run" / "flag.jsonl").exists()

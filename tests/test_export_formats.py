@@ -66,9 +66,39 @@ def test_labeled_pair_and_list(out):
 def test_marginmse(out):
     ds = load(out / "marginmse")
     assert ds.column_names == ["query", "positive", "negative", "label"]
-    assert ds[0]["label"] == pytest.approx(0.9 - 0.5, abs=1e-6)
+    assert ds[0]["label"] == pytest.approx(0.95 - 0.45, abs=1e-6)  # the judge's margin, not the miner's
     full = pq.read_table(out / "marginmse.parquet").to_pylist()
-    assert full[0]["scorer"] == "dense:test" and full[0]["margin"] == pytest.approx(0.4, abs=1e-6)
+    assert full[0]["scorer"] == "teacher:test" and full[0]["margin"] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_marginmse_needs_a_judge_and_never_writes_nan(tmp_path):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="--margin-judge"):
+        export(replace(tiny_mined(), judge_pos=None, judge_neg=None), tmp_path / "a", ["marginmse"])
+    m = tiny_mined()
+    m.judge_neg[2, 1] = np.nan  # a pair the judge could not score
+    m.judge_pos[0, 1] = np.inf
+    m.pos_scores[0, 0] = np.nan  # a miner score missing (fused, positive unretrieved)
+    export(m, tmp_path / "b", ["marginmse", "triplet", "n-tuple", "labeled-pair", "labeled-list", "flag"])
+    labels = load(tmp_path / "b" / "marginmse")["label"]
+    assert len(labels) == 7 - 2 - 1 and all(math.isfinite(x) for x in labels)  # 7 triplets, 3 not finite
+    for f in (tmp_path / "b").glob("*.parquet"):
+        for col in pq.read_table(f).to_pylist():
+            for v in col.values():
+                for x in v if isinstance(v, list) else [v]:
+                    assert not (isinstance(x, float) and not math.isfinite(x)), (f.name, col)
+
+
+def test_margin_judge_is_required_before_models_load():
+    from hardneg.validate.spec import margin_judge
+
+    with pytest.raises(ValueError, match="never the miner"):
+        margin_judge(None, ["triplet", "margin-mse"])
+    with pytest.raises(ValueError, match="cross-encoder or teacher"):
+        margin_judge("dup:exact", ["marginmse"])
+    assert margin_judge("teacher:mpnet", ["marginmse"]).kind == "teacher"
+    assert margin_judge(None, ["triplet"]) is None
 
 
 def test_flag_jsonl_reads_like_flagembedding(out):

@@ -48,7 +48,8 @@ def test_same_seed_same_bytes(tiny_beir, tiny_bert, tmp_path):
     ds = load_beir(tiny_beir, "train")
     fmts = ["triplet", "n-tuple", "flag", "marginmse"]
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
-        mine(ds, _cfg(tiny_bert, tmp_path / name, strategy="range:0-8:random", formats=fmts, seed=seed))
+        mine(ds, _cfg(tiny_bert, tmp_path / name, strategy="range:0-8:random", formats=fmts, seed=seed,
+                      margin_judge=f"teacher:{tiny_bert}"))
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
                    if p.is_file() and p.name != "summary.json")
     assert files

@@ -19,11 +19,11 @@ def _mine(data, out, *args):
 
 def test_reused_out_resumes_same_settings_refuses_others_and_overwrite_clears_only_the_run(tiny_beir, tmp_path):
     out = tmp_path / "run"
-    r = _mine(tiny_beir, out, "-n", "2", "-f", "flag", "-f", "marginmse", "--judge", "dup:exact")
+    r = _mine(tiny_beir, out, "-n", "2", "-f", "flag", "-f", "labeled-pair", "--judge", "dup:exact")
     assert r.exit_code == 0, r.output
     first = sorted(p.name for p in out.iterdir())
-    assert {"flag.jsonl", "marginmse", "marginmse.parquet", "validation", "summary.json"} <= set(first)
-    r = _mine(tiny_beir, out, "-n", "2", "-f", "flag", "-f", "marginmse", "--judge", "dup:exact")
+    assert {"flag.jsonl", "labeled-pair", "labeled-pair.parquet", "validation", "summary.json"} <= set(first)
+    r = _mine(tiny_beir, out, "-n", "2", "-f", "flag", "-f", "labeled-pair", "--judge", "dup:exact")
     assert r.exit_code == 0 and "resumed" in r.output
     (out / "notes.txt").write_text("mine, keep me")
     r = _mine(tiny_beir, out, "-n", "3", "-f", "triplet")
@@ -32,7 +32,7 @@ def test_reused_out_resumes_same_settings_refuses_others_and_overwrite_clears_on
     r = _mine(tiny_beir, out, "-n", "3", "-f", "triplet", "--overwrite")
     assert r.exit_code == 0, r.output
     now = {p.name for p in out.iterdir()}
-    assert not now & {"flag.jsonl", "marginmse", "marginmse.parquet", "validation"}  # the old run's files are gone
+    assert not now & {"flag.jsonl", "labeled-pair", "labeled-pair.parquet", "validation"}  # the old run's files are gone
     assert {"triplet", "triplet.parquet", "summary.json", "notes.txt"} <= now
     assert json.loads((out / "summary.json").read_text())["config"]["num_negatives"] == 3
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -145,6 +147,7 @@ def test_reads_what_the_export_stage_writes(fmt, tmp_path):
               np.array([[0, -1], [1, 2]]), np.array([[0.9, np.nan], [0.8, 0.7]], dtype=np.float32),
               np.array([[3, 4], [4, 5]]), np.array([[0.5, 0.4], [0.6, 0.3]], dtype=np.float32),
               [f"d{i}" for i in range(6)], [f"doc {i}" for i in range(6)], "dense:minilm")
+    m = replace(m, judge_pos=m.pos_scores.copy(), judge_neg=m.neg_scores.copy(), judge="teacher:test")
     export(m, tmp_path, [fmt])
     for path in (tmp_path / fmt, tmp_path / f"{fmt}.parquet"):
         g = read_groups(path)

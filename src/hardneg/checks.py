@@ -75,15 +75,30 @@ def check_plot(path: str | Path | None, option: str = "--plot") -> None:
         check_file_out(path, option, PLOT_SUFFIXES)
 
 
-def check_validation(judges: Sequence[str] = (), rules: Sequence[str] = (), combine: str = "any") -> None:
-    """Judge and rule specs and the combine mode (parsed, no model loaded)."""
-    from hardneg.validate.spec import COMBINE, parse_judge, parse_rule
+def check_validation(judges: Sequence[str] = (), rules: Sequence[str] = (), combine: str = "any",
+                     policy: str | None = None, drop_query: float | None = None, cascade: float | None = None,
+                     target_fn_rate: float | None = None, margin: str | None = None, formats: Sequence[str] = ()
+                     ) -> None:
+    """Judge and rule specs, the combine mode, the action policy, drop-query share, cascade band, calibration
+    target and the marginmse label judge (parsed, no model loaded)."""
+    from hardneg.validate.spec import COMBINE, margin_judge, parse_judge, parse_policy, parse_rule
 
     for j in judges:
         _spec("--judge", parse_judge, j)
     for r in rules:
         _spec("--rule", parse_rule, r)
     _choice("--combine", combine, COMBINE)
+    _spec("--policy", parse_policy, policy)
+    _spec("--margin-judge", lambda m: margin_judge(m, list(formats)), margin)
+    for opt, v in (("--policy", policy), ("--drop-query", drop_query), ("--cascade", cascade),
+                   ("--target-fn-rate", target_fn_rate)):
+        if v is not None and not judges:
+            raise OptionError(opt, "needs at least one --judge")
+    if drop_query is not None and not 0.0 < drop_query <= 1.0:
+        raise OptionError("--drop-query", f"must be a share in (0, 1], got {drop_query}")
+    _at_least("--cascade", cascade, 0)
+    if target_fn_rate is not None and not 0.0 < target_fn_rate < 1.0:
+        raise OptionError("--target-fn-rate", f"must be in (0, 1), got {target_fn_rate}")
 
 
 def check_ray(cfg) -> None:
@@ -123,7 +138,8 @@ def check_mine(cfg, judges: Sequence[str] = (), rules: Sequence[str] = (), combi
         raise OptionError("--min-score", f"{cfg.min_score} is above --max-score {cfg.max_score}")
     if not _spec("--format", parse_formats, cfg.formats):
         raise OptionError("--format", "give at least one format")
-    check_validation(judges, rules, combine)
+    check_validation(judges, rules, combine, cfg.policy, cfg.drop_query, cfg.cascade, cfg.target_fn_rate,
+                     cfg.margin_judge, cfg.formats)
     _choice("--engine", engine, ("single", "ray"))
     if engine == "ray":
         check_ray(cfg)

@@ -6,10 +6,21 @@ The loss-ready tables have exactly the columns `sentence_transformers.util.mine_
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pyarrow as pa
 
 from hardneg.export.mined import Mined
+
+log = logging.getLogger(__name__)
+MARGIN_HELP = "marginmse labels come from a judge: pass --margin-judge teacher:mpnet or cross-encoder:PATH"
+
+
+def _num(x: np.ndarray) -> pa.Array:
+    """float32 scores with NaN/inf written as null: no export holds a non-finite number."""
+    x = np.asarray(x, dtype=np.float32)
+    return pa.array(x, type=pa.float32(), mask=~np.isfinite(x))
 
 
 def _list(offsets: np.ndarray, values: list, typ) -> pa.Array:
@@ -28,17 +39,28 @@ def triplet(m: Mined) -> tuple[pa.Table, pa.Table]:
     pr, nr = m.pos_rows[qi, pj], m.neg_rows[qi, nj]
     base = {"query": m.queries(qi), "positive": m.texts(pr), "negative": m.texts(nr)}
     full = {"query_id": m.qids(qi), "pos_id": m.dids(pr), "neg_id": m.dids(nr), **base,
-            "pos_score": m.pos_scores[qi, pj], "neg_score": m.neg_scores[qi, nj]}
+            "pos_score": _num(m.pos_scores[qi, pj]), "neg_score": _num(m.neg_scores[qi, nj])}
     return pa.table(base), pa.table(full)
 
 
 def margin_mse(m: Mined) -> tuple[pa.Table, pa.Table]:
-    """Triplets with label = pos_score - neg_score (MarginMSELoss); the full table names the scorer."""
-    _, full = triplet(m)
-    margin = pa.compute.subtract(full["pos_score"], full["neg_score"])
-    base = pa.table({"query": full["query"], "positive": full["positive"], "negative": full["negative"],
-                     "label": margin})
-    full = full.append_column("margin", margin).append_column("scorer", pa.array([m.scorer] * len(full)))
+    """Triplets with label = judge(pos) - judge(neg) (MarginMSELoss, in the judge's units); the full table names
+    the judge. Pairs whose margin is not finite (a score missing) are left out and counted in the log."""
+    if m.judge_pos is None or m.judge_neg is None:
+        raise ValueError(MARGIN_HELP)
+    ok = (m.pos_rows >= 0)[:, :, None] & (m.neg_rows >= 0)[:, None, :]
+    margin_all = m.judge_pos[:, :, None].astype(np.float64) - m.judge_neg[:, None, :]
+    fin = np.isfinite(margin_all)
+    if (ok & ~fin).any():
+        log.warning("marginmse: %d pairs without a finite %s margin left out", int((ok & ~fin).sum()), m.judge)
+    qi, pj, nj = np.nonzero(ok & fin)
+    pr, nr = m.pos_rows[qi, pj], m.neg_rows[qi, nj]
+    margin = margin_all[qi, pj, nj].astype(np.float32)
+    base = pa.table({"query": m.queries(qi), "positive": m.texts(pr), "negative": m.texts(nr), "label": margin})
+    full = pa.table({"query_id": m.qids(qi), "pos_id": m.dids(pr), "neg_id": m.dids(nr), "query": base["query"],
+                     "positive": base["positive"], "negative": base["negative"],
+                     "pos_score": _num(m.judge_pos[qi, pj]), "neg_score": _num(m.judge_neg[qi, nj]),
+                     "margin": margin, "scorer": pa.array([m.judge] * len(qi), pa.string())})
     return base, full
 
 
@@ -59,8 +81,8 @@ def n_tuple(m: Mined) -> tuple[pa.Table, pa.Table]:
     offs = np.arange(len(qi) + 1) * n
     full = {"query_id": m.qids(qi), "pos_id": m.dids(pr),
             "neg_ids": _list(offs, m.dids(negs.ravel()), pa.string()), **base,
-            "pos_score": m.pos_scores[qi, pj],
-            "neg_scores": _list(offs, m.neg_scores[qi].ravel(), pa.float32())}
+            "pos_score": _num(m.pos_scores[qi, pj]),
+            "neg_scores": pa.ListArray.from_arrays(pa.array(offs, type=pa.int32()), _num(m.neg_scores[qi].ravel()))}
     return pa.table(base), pa.table(full)
 
 
@@ -72,7 +94,7 @@ def labeled_pair(m: Mined) -> tuple[pa.Table, pa.Table]:
     qi, cj = np.nonzero(rows >= 0)
     r = rows[qi, cj]
     base = {"query": m.queries(qi), "positive": m.texts(r), "label": labels[qi, cj].astype(np.int64)}
-    full = {"query_id": m.qids(qi), "doc_id": m.dids(r), **base, "score": scores[qi, cj]}
+    full = {"query_id": m.qids(qi), "doc_id": m.dids(r), **base, "score": _num(scores[qi, cj])}
     return pa.table(base), pa.table(full)
 
 
@@ -91,7 +113,7 @@ def labeled_list(m: Mined) -> tuple[pa.Table, pa.Table]:
     base = {"query": m.queries(qi), "positive": _list(offs, m.texts(flat), pa.string()),
             "labels": _list(offs, lab[ok], pa.int64())}
     full = {"query_id": m.qids(qi), "doc_ids": _list(offs, m.dids(flat), pa.string()), **base,
-            "scores": _list(offs, scores[ok], pa.float32())}
+            "scores": pa.ListArray.from_arrays(pa.array(offs, type=pa.int32()), _num(scores[ok]))}
     return pa.table(base), pa.table(full)
 
 
@@ -100,7 +122,7 @@ ST_FORMATS = {"triplet": triplet, "n-tuple": n_tuple, "labeled-pair": labeled_pa
 
 
 def _floats(x: np.ndarray) -> list:
-    return [None if np.isnan(v) else round(float(v), 6) for v in x]
+    return [round(float(v), 6) if np.isfinite(v) else None for v in x]
 
 
 def flag_rows(m: Mined):

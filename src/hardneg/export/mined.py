@@ -16,6 +16,8 @@ class Mined:
     """Q queries with positives [Q, P] and negatives [Q, N] as corpus rows (-1 = pad), best first.
 
     Scores are the miner's (float32, NaN = pad); `scorer` names where they come from (e.g. `dense:minilm`).
+    judge_pos / judge_neg: a judge's scores of the same pairs ([Q, P] / [Q, N], NaN = pad), named by `judge`;
+    MarginMSE labels come from these, never from the miner.
     """
 
     query_ids: list[str]
@@ -28,6 +30,9 @@ class Mined:
     doc_texts: list[str]
     scorer: str = ""
     prompt: str = ""
+    judge_pos: np.ndarray | None = None
+    judge_neg: np.ndarray | None = None
+    judge: str = ""
 
     def __post_init__(self) -> None:
         q = len(self.query_ids)
@@ -49,6 +54,15 @@ class Mined:
 
     def texts(self, rows: np.ndarray) -> list:
         return self._dtext[rows].tolist()
+
+
+def join_positives(pos_rows: np.ndarray, pos_scores: np.ndarray, extra_rows: np.ndarray | None,
+                   extra_scores: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Known positives [Q, P] followed by extra ones [Q, R] (e.g. relabelled by validation), -1 / NaN pad."""
+    if extra_rows is None or not extra_rows.shape[1]:
+        return pos_rows, pos_scores
+    return (np.concatenate([pos_rows, extra_rows], 1).astype(np.int64),
+            np.concatenate([pos_scores, extra_scores], 1).astype(np.float32))
 
 
 def table_hash(table) -> str:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hardneg.pipeline.config import MineConfig
+from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
 
 console = Console(stderr=True)
 
@@ -59,7 +60,9 @@ FLAG_KEYS = {"data": "data.path", "split": "data.split", "query_column": "data.q
              "max_score": "select.max_score", "dedup_negatives": "select.dedup_negatives",
              "judge": "validate.judges", "rule": "validate.rules", "combine": "validate.combine",
              "fmt": "export.formats", "prompt": "export.prompt", "out": "out", "precision": "retrieve.precision",
-             "review": "validate.review"}
+             "review": "validate.review", "policy": "validate.policy", "drop_query": "validate.drop_query",
+             "cascade": "validate.cascade", "target_fn_rate": "validate.target_fn_rate",
+             "margin_judge": "validate.margin_judge"}
 
 
 def given_flags(ctx: typer.Context, values: dict) -> dict:
@@ -108,6 +111,11 @@ def mine(
     rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
     review: Optional[Path] = typer.Option(None, help="review.jsonl from `hardneg review` (or OUT/FILE): with --judge, its labels override the judges."),
     combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
+    policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
+    drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
+    cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
+    target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
+    margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
     ray_address: str = typer.Option("local", help="With --engine ray: local (start a cluster here), auto, or HOST:PORT."),
@@ -130,7 +138,9 @@ def mine(
                          min_score=min_score, max_score=max_score, formats=fmt, out=str(out),
                          batch_size=batch_size, backend=backend, precision=precision, search=search,
                          min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt,
-                         show_progress=True)
+                         show_progress=True, policy=policy, drop_query=drop_query, cascade=cascade,
+                         target_fn_rate=target_fn_rate, margin_judge=margin_judge,
+                         validate_budget=10 * num_negatives if judge and depth is None else 0)
         source = {"data": data, "split": split, "query_column": query_column, "answer_column": answer_column,
                   "skip_invalid": skip_invalid}
         try:  # every option with its flag's name, before anything loads or is written

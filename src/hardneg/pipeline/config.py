@@ -35,6 +35,19 @@ class MineConfig:
     dedup_negatives: bool = True
     prompt: str = ""
     show_progress: bool = False
+    # validation (see docs/validate.md): action policy, drop-query share, cascade band, calibration target;
+    # the judge whose scores become marginmse labels
+    policy: str | None = None
+    drop_query: float | None = None
+    cascade: float | None = None
+    target_fn_rate: float | None = None
+    margin_judge: str | None = None
+    validate_budget: int = 0  # extra candidates searched per query for validation to refill from
+
+    def validate_options(self) -> dict:
+        """The options validate() takes from this config."""
+        return {"policy": self.policy, "drop_query": self.drop_query, "cascade": self.cascade,
+                "target_fn_rate": self.target_fn_rate}
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -14,11 +14,14 @@ import numpy as np
 from hardneg.io import atomic_write
 from hardneg.data.model import Dataset
 from hardneg.export import Mined, export
+from hardneg.export.mined import join_positives
 from hardneg.pipeline.config import MineConfig
 from hardneg.pipeline.steps import Prep, build_candidates, make_retrievers, prepare, select_step
 from hardneg.select.candidates import Candidates
 from hardneg.select.negatives import Selection
+from hardneg.export.write import parse_formats
 from hardneg.select.spec import parse_strategy
+from hardneg.validate.spec import margin_judge
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +45,11 @@ def to_mined(ds: Dataset, prep: Prep, cands: Candidates, sel: Selection, cfg: Mi
     """The export view: kept queries with their positives and chosen negatives (miner scores)."""
     k = np.nonzero(sel.keep)[0]
     scorer = cfg.retrievers[0] if len(cfg.retrievers) == 1 else f"{cfg.fusion}({'+'.join(cfg.retrievers)})"
-    return Mined([prep.queries.ids[i] for i in k], [prep.queries.texts[i] for i in k], cands.pos_rows[k],
-                 cands.pos_scores[k], sel.rows[k], sel.scores[k], ds.corpus.ids, prep.doc_texts, scorer, cfg.prompt)
+    extra = None if sel.positives is None else sel.positives[k]  # relabelled by validation
+    pr, ps = join_positives(cands.pos_rows[k], cands.pos_scores[k], extra,
+                            None if extra is None else sel.positive_scores[k])
+    return Mined([prep.queries.ids[i] for i in k], [prep.queries.texts[i] for i in k], pr, ps, sel.rows[k],
+                 sel.scores[k], ds.corpus.ids, prep.doc_texts, scorer, cfg.prompt)
 
 
 def _dist(x: np.ndarray) -> dict:
@@ -120,6 +126,7 @@ def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, p
     """
     cfg = config
     parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)  # fail fast on a bad spec
+    margin_judge(cfg.margin_judge, cfg.formats)
     step = progress or (lambda stage: None)
     prep, t0 = begin(dataset, cfg, step)
     retrievers = retrievers if retrievers is not None else make_retrievers(cfg)
@@ -144,6 +151,10 @@ def finish(dataset: Dataset, cfg: MineConfig, prep: Prep, cands: Candidates, exc
                      extra=extra or {})
     if getattr(validate, "result", None) is not None:
         res.validation = validation_counts(validate.result)
+    if cfg.margin_judge and "marginmse" in parse_formats(cfg.formats):
+        from hardneg.validate.step import judge_margins
+
+        res.mined = judge_margins(res.mined, cfg.margin_judge)
     if sel.still_short:
         log.warning("%d of %d queries have fewer than %d negatives (short=%s)", sel.still_short,
                     len(sel.query_ids), cfg.num_negatives, cfg.short)

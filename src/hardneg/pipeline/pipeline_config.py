@@ -68,6 +68,14 @@ class ValidateSection:
     rules: list[RuleSpec] = field(default_factory=list)
     combine: str = "any"
     review: str | None = None  # review.jsonl from `hardneg review` (or a name in out): its labels override the judges
+    # see docs/validate.md: action policy, drop-query share, cascade band, calibration target, marginmse judge,
+    # extra candidates searched per query to refill from (None: 10 x num_negatives with judges)
+    policy: str | None = None
+    drop_query: float | None = None
+    cascade: float | None = None
+    target_fn_rate: float | None = None
+    margin_judge: str | None = None
+    budget: int | None = None
 
     @property
     def enabled(self) -> bool:
@@ -151,14 +159,23 @@ class PipelineConfig:
 
     def mine_config(self) -> MineConfig:
         """The flat MineConfig view the retrieve/select/export steps read."""
-        r, s, e = self.retrieve, self.select, self.export
+        r, s, e, v = self.retrieve, self.select, self.export, self.validate
         return MineConfig(retrievers=list(r.retrievers), fusion=r.fusion, strategy=s.spec,
                           num_negatives=s.num_negatives, depth=r.depth, seed=s.seed, pos_score=s.pos_score,
                           short=s.short, min_score=s.min_score, max_score=s.max_score, formats=list(e.formats),
                           out=self.out, batch_size=r.batch_size, backend=r.backend, precision=r.precision,
                           search=r.search,
                           min_relevance=self.data.min_relevance, dedup_negatives=s.dedup_negatives,
-                          prompt=e.prompt, show_progress=self.show_progress)
+                          prompt=e.prompt, show_progress=self.show_progress, policy=v.policy,
+                          drop_query=v.drop_query, cascade=v.cascade, target_fn_rate=v.target_fn_rate,
+                          margin_judge=v.margin_judge, validate_budget=self.validate_budget())
+
+    def validate_budget(self) -> int:
+        """Extra candidates searched per query for validation to refill from (as `hardneg mine --judge`)."""
+        v = self.validate
+        if v.budget is not None:
+            return v.budget
+        return 10 * self.select.num_negatives if v.judges and self.retrieve.depth is None else 0
 
     def source(self) -> dict:
         """The data options as mine records them in candidates.npz (read back by `hardneg validate`)."""
@@ -240,6 +257,12 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
         cfg.out = str(cfg.out)
     cfg.train, cfg.evaluate = _train(d.get("train"), where), _evaluate(d.get("evaluate"), where)
     cfg.generate = _generate(d.get("generate"), where)
+    try:
+        from hardneg.validate.spec import margin_judge
+
+        margin_judge(cfg.validate.margin_judge, cfg.export.formats)
+    except ValueError as e:
+        raise _at(where, "validate.margin_judge", str(e)) from None
     if cfg.validate.review and not cfg.validate.judges:
         raise _at(where, "validate.review", "needs at least one judge (its labels override their decisions)")
     if cfg.evaluate is not None and cfg.train is None:
@@ -356,7 +379,9 @@ def flags_dict(cfg: MineConfig, source: dict, judges=(), rules=(), combine: str 
             "select": {"strategy": cfg.strategy, "num_negatives": cfg.num_negatives, "seed": cfg.seed,
                        "pos_score": cfg.pos_score, "short": cfg.short, "min_score": cfg.min_score,
                        "max_score": cfg.max_score, "dedup_negatives": cfg.dedup_negatives},
-            "validate": {"judges": list(judges), "rules": list(rules), "combine": combine},
+            "validate": {"judges": list(judges), "rules": list(rules), "combine": combine, "policy": cfg.policy,
+                         "drop_query": cfg.drop_query, "cascade": cfg.cascade, "target_fn_rate": cfg.target_fn_rate,
+                         "margin_judge": cfg.margin_judge},
             "export": {"formats": list(cfg.formats), "prompt": cfg.prompt}, "out": cfg.out}
 
 

@@ -216,8 +216,9 @@ def validate(ctx: Context, load: bool) -> None:
     if load:
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["meta"]))
+        pos = {"positives": z["positives"], "positive_scores": z["positive_scores"]} if "positives" in z.files else {}
         ctx.sel = Selection(list(ctx.sel.query_ids), z["rows"], z["scores"], z["ranks"], z["keep"],
-                            **meta["selection"])
+                            **meta["selection"], **pos)
         ctx.validation = meta["validation"]
         return
     v = ctx.cfg.validate
@@ -228,18 +229,16 @@ def validate(ctx: Context, load: bool) -> None:
         labels = read_review(resolve(v.review, ctx.cfg.out))
     ctx.sel, res = validate_selection(ctx.ds, ctx.cands, ctx.sel, [j.text for j in v.judges],
                                       [r.text for r in v.rules], v.combine, ctx.cfg.select.pos_score,
-                                      out=ctx.out, review=labels)
-    if ctx.out and labels:
-        from hardneg.review.labels import write_relabelled
-
-        write_relabelled(ctx.out / "qrels" / f"{ctx.cfg.data.split}.relabelled.tsv", labels, res.query_ids,
-                         ctx.ds.corpus.ids)
+                                      out=ctx.out, split=ctx.cfg.data.split, review=labels,
+                                      **ctx.cfg.mine_config().validate_options())
     ctx.validation = validation_counts(res)
     pause("validate")
     if path:
         meta = {"selection": _sel_meta(ctx.sel), "validation": ctx.validation}
+        extra = {} if ctx.sel.positives is None else {"positives": ctx.sel.positives,
+                                                        "positive_scores": ctx.sel.positive_scores}
         write_npz(path, rows=ctx.sel.rows, scores=ctx.sel.scores, ranks=ctx.sel.ranks, keep=ctx.sel.keep,
-                  meta=np.asarray(json.dumps(meta, sort_keys=True)))
+                  meta=np.asarray(json.dumps(meta, sort_keys=True)), **extra)
 
 
 def export(ctx: Context, load: bool) -> None:
@@ -249,7 +248,12 @@ def export(ctx: Context, load: bool) -> None:
     if load:
         ctx.exported = read_done(ctx.out / "steps/export")["exported"]
         return
-    mined = to_mined(ctx.ds, ctx.prep, ctx.cands, ctx.sel, ctx.cfg.mine_config())
+    mcfg = ctx.cfg.mine_config()
+    mined = to_mined(ctx.ds, ctx.prep, ctx.cands, ctx.sel, mcfg)
+    if mcfg.margin_judge and "marginmse" in parse_formats(mcfg.formats):  # labels from a judge's scores
+        from hardneg.validate.step import judge_margins
+
+        mined = judge_margins(mined, mcfg.margin_judge)
     for i, fmt in enumerate(parse_formats(ctx.cfg.export.formats)):
         if i == 1:
             pause("export")

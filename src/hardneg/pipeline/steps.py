@@ -89,7 +89,8 @@ def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list,
     `st`: the parsed strategy (parsed from cfg when None); it sets the default search depth.
     """
     st = st or parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
-    depth = min(cfg.depth or default_depth(st, cfg.num_negatives, prep.excl.shape[1]), len(ds.corpus))
+    depth = cfg.depth or default_depth(st, cfg.num_negatives, prep.excl.shape[1]) + cfg.validate_budget
+    depth = min(depth, len(ds.corpus))
     t, runs = prep.timings, []
     for r in retrievers:
         t0 = time.perf_counter()

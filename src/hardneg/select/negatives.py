@@ -21,7 +21,9 @@ class Selection:
     rows:   int64 [Q, N] corpus rows, -1 = none found.
     scores: float32 [Q, N] miner scores (same units as Candidates.scores), NaN = none.
     ranks:  int32 [Q, N] 1-based position in the candidate list (0 = none, or drawn from the whole corpus).
-    keep:   bool [Q]: False where the query was dropped for being short (`--short drop`).
+    keep:   bool [Q]: False where the query was dropped for being short (`--short drop`) or by validation.
+    positives / positive_scores: int64 / float32 [Q, R] extra positives found by validation (relabelled
+            candidates, miner scores), -1 / NaN pad; None = none.
     """
 
     query_ids: list[str]
@@ -34,6 +36,8 @@ class Selection:
     padded: int = 0
     still_short: int = 0
     dropped: int = 0
+    positives: np.ndarray | None = None
+    positive_scores: np.ndarray | None = None
 
     @property
     def counts(self) -> np.ndarray:

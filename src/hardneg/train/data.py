@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,18 @@ def _check_str(v, path: Path, row: int, col: str) -> str:
     return v
 
 
+def _finite(v, path: Path, row: int, col: str, allow_none: bool = False) -> float | None:
+    """A label or score as a float; a non-finite or non-numeric one raises DataError naming file, row and column."""
+    if v is None and allow_none:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise DataError(f"expected a number, got {type(v).__name__}", path, field=col, row=row + 1)
+    if not math.isfinite(v):
+        raise DataError(f"non-finite value {v} (labels and scores must be finite numbers)", path, field=col,
+                        row=row + 1)
+    return float(v)
+
+
 def read_groups(path: str | Path) -> Groups:
     """Read ST-style training data: pair, triplet, n-tuple, labeled-pair, labeled-list, or MarginMSE rows.
 
@@ -124,33 +137,36 @@ def groups_from_table(tab, path: str | Path = "<table>") -> Groups:
             if not isinstance(labels, list) or len(labels) != len(second):
                 raise DataError("labels must be a list as long as the documents", path, i + 1, label_col)
             docs = [_check_str(d, path, i, text_cols[1]) for d in second]
+            labels = [_finite(y, path, i, label_col) for y in labels]
             pos = [d for d, y in zip(docs, labels) if y and y > 0]
             neg = [d for d, y in zip(docs, labels) if not y or y <= 0]
             for p in pos:
                 g.add(anchor, p, neg)
             continue
         if labeled:  # labeled-pair: (query, doc, 1|0)
-            y = row[label_col]
-            if not isinstance(y, (int, float)):
-                raise DataError(f"expected a number, got {type(y).__name__}", path, i + 1, label_col)
-            pending.setdefault(anchor, []).append((_check_str(second, path, i, text_cols[1]), float(y)))
+            y = _finite(row[label_col], path, i, label_col)
+            pending.setdefault(anchor, []).append((_check_str(second, path, i, text_cols[1]), y))
             continue
         positive = _check_str(second, path, i, text_cols[1])
         negs = [_check_str(row[c], path, i, c) for c in text_cols[2:] if row[c] is not None]
         scores = row[score_col] if score_col else None
         pos_s, neg_s = None, None
-        if side:  # hardneg full table: the miner's scores per side
+        if label_col is not None and negs:  # MarginMSE row: margin = score(pos) - score(neg); checked first
+            if len(negs) != 1:
+                raise DataError("a margin row needs one negative and a numeric margin", path, i + 1, label_col)
+            pos_s, neg_s = 0.0, [-_finite(row[label_col], path, i, label_col)]
+        if side:  # hardneg full table: per-side scores (null = unknown: no scores for this row)
             ns = row.get("neg_score", row.get("neg_scores"))
-            pos_s, neg_s = float(row["pos_score"]), [float(x) for x in (ns if isinstance(ns, list) else [ns])]
-        elif scores is not None:
+            ns = ns if isinstance(ns, list) else [ns]
+            ps = _finite(row["pos_score"], path, i, "pos_score", allow_none=True)
+            nsf = [_finite(x, path, i, "neg_score", allow_none=True) for x in ns]
+            if ps is not None and None not in nsf:
+                pos_s, neg_s = ps, nsf
+        elif scores is not None and label_col is None:
             if not isinstance(scores, list) or len(scores) != 1 + len(text_cols) - 2:
                 raise DataError("scores must list the positive's then each negative's score", path, i + 1, score_col)
-            pos_s, neg_s = float(scores[0]), [float(s) for s in scores[1:1 + len(negs)]]
-        elif label_col is not None and negs:  # MarginMSE row: margin = score(pos) - score(neg)
-            m = row[label_col]
-            if not isinstance(m, (int, float)) or len(negs) != 1:
-                raise DataError("a margin row needs one negative and a numeric margin", path, i + 1, label_col)
-            pos_s, neg_s = 0.0, [-float(m)]
+            pos_s, neg_s = (_finite(scores[0], path, i, score_col),
+                            [_finite(x, path, i, score_col) for x in scores[1:1 + len(negs)]])
         key = (anchor, positive)
         if key in where:
             j = where[key]

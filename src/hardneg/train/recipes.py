@@ -35,6 +35,7 @@ class Recipe:
     strategy: str = "range:10-50:random"
     validate: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    validate_options: dict = field(default_factory=dict)  # validate(): policy, target_fn_rate, cascade, drop_query
     st: dict = field(default_factory=dict)  # overrides of ST_RECOMMENDED
     path: str | None = None
 
@@ -46,6 +47,10 @@ class Recipe:
             raise DataError("must be a positive integer", field=f"{where}.num_negatives")
         if self.kind == "file" and not self.path:
             raise DataError("a file recipe needs a path", field=f"{where}.path")
+        bad = set(self.validate_options) - {"policy", "target_fn_rate", "cascade", "drop_query"}
+        if bad:
+            raise DataError(f"unknown validation option(s) {sorted(bad)} (policy, target_fn_rate, cascade, "
+                            "drop_query)", field=f"{where}.validate_options")
         bad = set(self.st) - set(ST_RECOMMENDED)
         if bad:
             raise DataError(f"unknown mine_hard_negatives option(s) {sorted(bad)}", field=f"{where}.st")
@@ -111,7 +116,8 @@ def hardneg_groups(ds: Dataset, recipe: Recipe, seed: int, progress: bool = Fals
 
     cfg = from_dict({"data": {"path": ds.name}, "retrieve": {"retrievers": list(recipe.retrievers)},
                      "select": {"strategy": recipe.strategy, "num_negatives": recipe.num_negatives, "seed": seed},
-                     "validate": {"judges": list(recipe.validate), "rules": list(recipe.rules)},
+                     "validate": {"judges": list(recipe.validate), "rules": list(recipe.rules),
+                                  **recipe.validate_options},
                      "export": {"formats": ["triplet"]}, "out": str(export_dir) if export_dir else None},
                     f"recipes[{recipe.name}]")
     cfg.show_progress = progress

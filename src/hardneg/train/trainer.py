@@ -127,6 +127,26 @@ def _args(cls, cfg: TrainConfig, out: Path, sampler: str, has_eval: bool, progre
         dataloader_drop_last=False, use_cpu=not _cuda(), **extra)
 
 
+def guard_loss(loss):
+    """Make `loss` raise DataError as soon as it returns a non-finite value, so training stops (and saves
+    nothing) instead of writing a model with NaN weights."""
+    import torch
+
+    forward, step = loss.forward, {"n": 0}
+
+    def checked(*args, **kwargs):
+        out = forward(*args, **kwargs)
+        step["n"] += 1
+        value = out if torch.is_tensor(out) else None
+        if value is not None and not torch.isfinite(value.detach()).all():
+            raise DataError(f"training loss became {value.detach().float().mean().item()} at batch {step['n']}; "
+                            "check the labels (margins, scores) and the learning rate; no model saved", field="loss")
+        return out
+
+    loss.forward = checked
+    return loss
+
+
 def _quiet(trainer) -> None:
     """Drop transformers' stdout printer; losses go to the log instead."""
     from transformers.trainer_callback import PrinterCallback
@@ -157,7 +177,7 @@ def train_bi_encoder(groups: Groups, cfg: TrainConfig, out: str | Path, eval_ds:
     native = model.max_seq_length
     model.max_seq_length = cfg.max_seq_length  # training-time truncation only
     guide = SentenceTransformer(resolve(cfg.guide)) if cfg.guide else None
-    loss = build_loss(spec, model, guide=guide, mini_batch_size=cfg.mini_batch_size)
+    loss = guard_loss(build_loss(spec, model, guide=guide, mini_batch_size=cfg.mini_batch_size))
     train = datasets.Dataset.from_dict(layout(groups, spec, cfg.n_negatives))
     evaluator = ir_evaluator(eval_ds) if eval_ds is not None else None
     trainer = SentenceTransformerTrainer(
@@ -192,7 +212,7 @@ def train_cross_encoder(groups: Groups, cfg: TrainConfig, out: str | Path, progr
     if cfg.head_learning_rate is None and fresh_head(model):
         log.info("%s has no trained scoring head; it learns at %g", cfg.model, FRESH_HEAD_LR)
         cfg = replace(cfg, head_learning_rate=FRESH_HEAD_LR)
-    loss = build_loss(spec, model)
+    loss = guard_loss(build_loss(spec, model))
     train = datasets.Dataset.from_dict(layout(groups, spec, cfg.n_negatives))
     trainer = CrossEncoderTrainer(
         model=model, args=_args(CrossEncoderTrainingArguments, cfg, out, spec.sampler, False, progress),

@@ -11,7 +11,7 @@ from hardneg.data.jsonl import atomic_write, write_jsonl
 from hardneg.data.model import Dataset
 from hardneg.select.candidates import Candidates
 from hardneg.validate import rules as R
-from hardneg.validate.core import ValidationResult, doc_texts
+from hardneg.validate.core import ACTION_NAMES, ValidationResult, doc_texts
 
 BINS = 20
 REVIEWED = ("keep", "drop", "relabel")  # by review code (hardneg.review.labels.CODE)
@@ -50,6 +50,7 @@ def audit_rows(res: ValidationResult, cand: Candidates, ds: Dataset) -> list[dic
         p = int(cand.pos_rows[q, 0])
         row = {"query_id": qid, "query": q_texts.text(qid), "doc_id": ds.corpus.ids[r], "doc": docs[i],
                "miner_rank": int(c) + 1, "miner_score": _f(cand.scores[q, c]), "rule": reasons[i],
+               "action": ACTION_NAMES.get(int(res.action[q, c]), "keep"), "decided_by": res.decided_by(q, c),
                "positive_id": ds.corpus.ids[p] if p >= 0 else None,
                "positive": doc_texts(ds.corpus, [p])[0] if p >= 0 else None}
         for name in res.judge_scores:
@@ -76,8 +77,18 @@ def _hist(values: dict[str, np.ndarray]) -> dict:
     return out
 
 
-def summary(res: ValidationResult, audit: list[dict] | None = None) -> dict:
-    """Counts per rule and judge, queries left short, and per-judge histograms of positive / kept / dropped."""
+def short_reasons(res: ValidationResult, cand: Candidates | None) -> dict[str, int]:
+    """Why queries stayed short: `depth` (every one of the K candidates was judged: a deeper search would
+    refill them) or `pool` (fewer than K candidates: small corpus, or exclusions)."""
+    if cand is None:
+        return {}
+    full_list = cand.valid.all(axis=1)
+    return {"depth": int((res.short & full_list).sum()), "pool": int((res.short & ~full_list).sum())}
+
+
+def summary(res: ValidationResult, audit: list[dict] | None = None, cand: Candidates | None = None) -> dict:
+    """Counts per rule, action and judge, queries left short (and why) or dropped, pairs each judge scored,
+    calibration curves, and per-judge histograms of positive / kept / dropped / relabelled scores."""
     per_rule: dict[str, int] = {}
     for row in audit or []:
         if row.get("action") == "keep":  # a person kept it: not a drop
@@ -90,17 +101,26 @@ def summary(res: ValidationResult, audit: list[dict] | None = None) -> dict:
     short = [q for q, s in zip(res.query_ids, res.short) if s]
     hists = {}
     for name, s in res.judge_scores.items():
-        hists[name] = _hist({"positive": res.pos_scores[name].reshape(-1), "kept": s[sel],
-                             "dropped": s[res.dropped]})
+        parts = {"kept": s[sel], "dropped": s[res.action == 1], "relabelled": s[res.relabelled]}
+        if res.compares.get(name) != "positives":  # a near-duplicate judge would compare positives to themselves
+            parts = {"positive": res.pos_scores[name].reshape(-1)} | parts
+        hists[name] = _hist(parts)
     return {
         "queries": len(res.query_ids), "num_negatives": int(res.negatives.shape[1]),
         "combine": res.combine, "pos_agg": res.pos_agg,
         "rules": {n: [r.label() for r in rs] for n, rs in res.rules.items()},
-        "units": res.units, "judged": int(res.judged.sum()), "dropped": int(res.dropped.sum()),
+        "units": res.units, "judged": int(res.judged.sum()), "dropped": int((res.action == 1).sum()),
         "kept": int((res.negatives >= 0).sum()), "spare": int((res.kept & ~sel).sum()),
         "drops_per_rule": dict(sorted(per_rule.items())),
         "votes_per_judge": {n: int((v & res.judged).sum()) for n, v in res.votes.items()},
-        "queries_short": len(short), "short_query_ids": short[:100],
+        "relabelled": int(res.relabelled.sum()), "policy": ",".join(f"{a}={g}" for a, g in res.policy),
+        "queries_dropped": int(res.queries_dropped.sum()),
+        "dropped_query_ids": [q for q, d in zip(res.query_ids, res.queries_dropped) if d][:100],
+        "queries_short": len(short), "short_query_ids": short[:100], "short_reasons": short_reasons(res, cand),
+        "cascade": None if res.cascade is None else {
+            "band": res.cascade, "order": res.order, "pairs_scored": dict(res.scored),
+            "pairs_if_judging_all": int(res.judged.sum())},
+        "calibration": res.calibration,
         "malformed": res.malformed, "histograms": hists,
     }
 
@@ -125,7 +145,7 @@ def write_audit(out_dir: str | Path, res: ValidationResult, cand: Candidates, ds
     write_jsonl(out_dir / "audit.jsonl", rows)
     if parquet:
         write_parquet(out_dir / "audit.parquet", rows)
-    summ = summary(res, rows)
+    summ = summary(res, rows, cand)
     with atomic_write(out_dir / "summary.json") as f:
         f.write(json.dumps(summ, indent=1, ensure_ascii=False) + "\n")
     return summ

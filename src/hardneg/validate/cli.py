@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
+
 console = Console()
 JUDGE_HELP = ("Judge, repeatable: cross-encoder:PATH|HUB_ID, teacher:mpnet|PATH, llm:local[:gemma|PATH.gguf], "
               "llm:openai:URL[:MODEL], dup:exact, dup:jaccard:0.8[:N], dup:minhash:0.8[:N].")
@@ -26,8 +28,16 @@ def summary_table(summ: dict) -> Table:
     t = Table(title="validation", show_header=True)
     t.add_column("what")
     t.add_column("value", justify="right")
-    for k in ("queries", "judged", "dropped", "kept", "spare", "queries_short"):
+    for k in ("queries", "judged", "dropped", "relabelled", "kept", "spare", "queries_dropped", "queries_short"):
         t.add_row(k.replace("_", " "), str(summ[k]))
+    for why, c in summ.get("short_reasons", {}).items():
+        t.add_row(f"short because of {why}", str(c))
+    if summ.get("cascade"):
+        c = summ["cascade"]
+        for j, v in c["pairs_scored"].items():
+            t.add_row(f"pairs scored by {j}", f"{v} of {c['pairs_if_judging_all']}")
+    for j, c in summ.get("calibration", {}).items():
+        t.add_row(f"calibrated {j}", f"{c.get('value')} ({c['reason']})")
     for r, c in summ["drops_per_rule"].items():
         t.add_row(f"dropped by {r}", str(c))
     for j, m in summ.get("malformed", {}).items():
@@ -49,6 +59,11 @@ def validate_cmd(
     split: Optional[str] = typer.Option(None, help="Qrels split (default: as recorded in candidates.npz, else train)."),
     fmt: list[str] = typer.Option([], "--format", "-f", help="Also export validated negatives in these formats (as `mine --format`)."),
     batch_size: int = typer.Option(64, help="Pairs per batch for cross-encoder and LLM judges."),
+    policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
+    drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
+    cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
+    target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
+    margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
     query_column: Optional[str] = typer.Option(None, "--query-column", help="Query column of pair files and HF sets (default: as mined)."),
     answer_column: Optional[str] = typer.Option(None, "--answer-column", help="Answer column of pair files and HF sets (default: as mined)."),
     skip_invalid: Optional[bool] = typer.Option(None, "--skip-invalid/--no-skip-invalid", help="Skip empty texts and qrels to unknown ids (default: as mined)."),
@@ -57,15 +72,15 @@ def validate_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hardneg.data.load import load_data
-    from hardneg.review.labels import read_review, resolve, write_relabelled
-    from hardneg.validate.audit import write_audit
+    from hardneg.review.labels import read_review, resolve
     from hardneg.validate.core import validate
-    from hardneg.validate.step import CANDIDATES, load_candidates, selection_order
+    from hardneg.validate.step import CANDIDATES, load_candidates, relabelled, selection_order, write_outputs
 
     from hardneg.checks import check_out, check_validation
 
     try:
-        check_validation(judge, rule, combine)  # every spec before any judge model loads
+        check_validation(judge, rule, combine, policy, drop_query, cascade, target_fn_rate, margin_judge,
+                         fmt)  # every spec before any judge model loads
         check_out(run_dir, "RUN_DIR")
         labels = read_review(resolve(review, run_dir)) if review else None
         cands, sel, meta = load_candidates(run_dir / CANDIDATES)
@@ -90,25 +105,30 @@ def validate_cmd(
             if sel is not None and num_negatives in (None, sel.rows.shape[1]):
                 ordered, _ = selection_order(cands, sel)  # the mined picks first, then the refill pool
             n = num_negatives or (sel.rows.shape[1] if sel is not None else int(meta.get("num_negatives", 10)))
-            res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts, labels)
+            res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts,
+                           policy=policy, drop_query=drop_query, cascade=cascade, target_fn_rate=target_fn_rate,
+                           review=labels)
             done = next(t.completed for t in bar.tasks if t.id == task)
             bar.update(task, total=done)  # judging stops once every query holds N kept: the bar ends full
-        summ = write_audit(out, res, ordered, ds)
-        if labels:
-            qrels = run_dir / "qrels" / f"{split or meta.get('split', 'train')}.relabelled.tsv"
-            if write_relabelled(qrels, labels, res.query_ids, ds.corpus.ids):
-                console.print(f"wrote {qrels}")
+        summ = write_outputs(run_dir, res, ordered, ds, split or meta.get("split", "train"))
     except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     if fmt:
-        from hardneg.export import Mined, export
+        from hardneg.export import Mined, export, parse_formats
+        from hardneg.export.mined import join_positives
+        from hardneg.validate.step import judge_margins
 
-        keep = np.arange(len(res.query_ids)) if sel is None else np.nonzero(sel.keep)[0]  # as mine exported
+        kept = np.ones(len(res.query_ids), bool) if sel is None else sel.keep.copy()  # as mine exported
+        keep = np.nonzero(kept & ~res.queries_dropped)[0]
         scores = np.where(res.negatives >= 0, np.take_along_axis(ordered.scores, np.maximum(res.neg_cols, 0), 1), np.nan)
+        xr, xs = relabelled(res, ordered)
+        pr, ps = join_positives(cands.pos_rows[keep], cands.pos_scores[keep], xr[keep], xs[keep])
         m = Mined([res.query_ids[i] for i in keep], [ds.queries.text(res.query_ids[i]) for i in keep],
-                  cands.pos_rows[keep], cands.pos_scores[keep], res.negatives[keep], scores[keep].astype(np.float32),
+                  pr, ps, res.negatives[keep], scores[keep].astype(np.float32),
                   ds.corpus.ids, ds.corpus.full_texts(), meta.get("scorer", ""))
+        if margin_judge and "marginmse" in parse_formats(fmt):
+            m = judge_margins(m, margin_judge)
         export(m, out, fmt)
     console.print(summary_table(summ))
     console.print(f"wrote audit.jsonl, audit.parquet and summary.json to {out} in {time.perf_counter() - t0:.1f} s; "

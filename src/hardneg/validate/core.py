@@ -1,4 +1,7 @@
-"""validate(): judge mined candidates in rank order, drop suspected false negatives, refill to N per query."""
+"""validate(): judge mined candidates in rank order, act on suspected false negatives (drop or relabel as a
+positive), drop queries whose top candidates are mostly relevant, refill to N per query. Judges can run as a
+cascade (each later judge sees only what the earlier ones left uncertain) and be calibrated to a target
+false-negative rate."""
 
 from __future__ import annotations
 
@@ -14,7 +17,11 @@ from hardneg.review.labels import review_codes
 from hardneg.select.candidates import Candidates
 from hardneg.validate import rules as R
 from hardneg.validate.judges import Judge, make_judge
-from hardneg.validate.spec import COMBINE, RuleSpec, default_rule, parse_judge, parse_rule
+from hardneg.validate.spec import COMBINE, RuleSpec, default_rule, parse_judge, parse_policy, parse_rule
+
+KEEP, DROP, RELABEL = 0, 1, 2
+ACTION_NAMES = {DROP: "drop", RELABEL: "relabel"}
+COST = {"dup": 0, "teacher": 1, "cross-encoder": 2, "llm": 3}  # cascade order, cheap to expensive
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +32,10 @@ class ValidationResult:
 
     negatives: int64 [Q, N] corpus rows (-1 = query left short); neg_cols: their candidate columns (miner
     rank - 1). judge_scores: judge -> float32 [Q, K] (NaN = not judged); pos_scores: judge -> [Q, P].
-    judged / dropped: bool [Q, K]; votes: judge -> bool [Q, K] (that judge's rules said drop).
+    judged / dropped: bool [Q, K] (dropped = acted on: dropped or relabelled); votes: judge -> bool [Q, K]
+    (that judge's rules flagged it). action: int8 [Q, K] 0 keep, 1 drop, 2 relabel; stage: int8 [Q, K] index
+    into `order` of the judge that decided alone (cascade, or a single judge), -1 = several agreed.
+    queries_dropped: bool [Q] removed by drop-query. scored: judge -> pairs it scored.
     """
 
     query_ids: list[str]
@@ -41,7 +51,40 @@ class ValidationResult:
     combine: str = "any"
     pos_agg: str = "min"
     malformed: dict[str, int] = field(default_factory=dict)
+    action: np.ndarray | None = None
+    stage: np.ndarray | None = None
+    order: list[str] = field(default_factory=list)
+    policy: tuple = (("drop", "any"),)
+    queries_dropped: np.ndarray | None = None
+    scored: dict[str, int] = field(default_factory=dict)
+    cascade: float | None = None
+    calibration: dict[str, dict] = field(default_factory=dict)
+    compares: dict[str, str] = field(default_factory=dict)
     review: np.ndarray | None = None  # int8 [Q, K] a person's decision: -1 none, 0 keep, 1 drop, 2 relabel
+
+    def __post_init__(self) -> None:
+        if self.action is None:
+            self.action = np.where(self.dropped, DROP, KEEP).astype(np.int8)
+        if self.stage is None:
+            self.stage = np.full(self.dropped.shape, -1, np.int8)
+        if self.queries_dropped is None:
+            self.queries_dropped = np.zeros(len(self.query_ids), bool)
+
+    @property
+    def relabelled(self) -> np.ndarray:
+        """bool [Q, K]: candidates that became positives of their query."""
+        return self.action == RELABEL
+
+    def relabelled_cols(self) -> np.ndarray:
+        """int64 [Q, R] candidate columns of each query's relabelled candidates in miner order, -1 pad."""
+        return R.first_n(self.relabelled, int(self.relabelled.sum(axis=1).max(initial=0)))[0]
+
+    def decided_by(self, q: int, c: int) -> str:
+        """The judge (cascade stage) that decided cell (q, c) alone, else the judges that voted for its action."""
+        st = int(self.stage[q, c])
+        if st >= 0:
+            return self.order[st]
+        return "+".join(n for n in self.order if self.votes.get(n) is not None and self.votes[n][q, c])
 
     @property
     def kept(self) -> np.ndarray:
@@ -50,8 +93,8 @@ class ValidationResult:
 
     @property
     def short(self) -> np.ndarray:
-        """bool [Q]: queries holding fewer than N negatives."""
-        return (self.negatives < 0).any(axis=1)
+        """bool [Q]: queries holding fewer than N negatives (dropped queries excluded)."""
+        return (self.negatives < 0).any(axis=1) & ~self.queries_dropped
 
     def neg_scores(self, judge: str) -> np.ndarray:
         """float32 [Q, N] a judge's scores of the kept negatives (NaN where short)."""
@@ -136,18 +179,47 @@ def _positive_scores(judge: Judge, ds: Dataset, cand: Candidates, q_texts: list[
     return out
 
 
+def cascade_order(js: Sequence[Judge], specs: Sequence[str]) -> list[int]:
+    """Judge indices from cheap to expensive (dup, teacher, cross-encoder, llm); ready-made judges: dup-like
+    (compares positives) first, the others in the order given."""
+    def cost(i: int) -> int:
+        if i < len(specs) and specs[i]:
+            return COST[parse_judge(specs[i]).kind]
+        return 0 if js[i].compares == "positives" else 1
+    return sorted(range(len(js)), key=lambda i: (cost(i), i))
+
+
+def decide(votes: np.ndarray, answered: np.ndarray, judged: np.ndarray, policy) -> np.ndarray:
+    """int8 [Q, K] action per cell: the first (action, agreement) of the policy whose agreement holds."""
+    act = np.zeros(judged.shape, np.int8)
+    for name, agree in policy:
+        hit = R.combine(votes, answered, agree) & judged & (act == KEEP)
+        act[hit] = RELABEL if name == "relabel" else DROP
+    return act
+
+
 def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Judge],
              rules: Sequence[str | RuleSpec] = (), num_negatives: int = 10, combine: str = "any",
              pos_agg: str = "min", refill_margin: int | None = None,
              progress: Callable[[int, int], None] | None = None, judge_options: dict | None = None,
+             policy: str | Sequence | None = None, drop_query: float | None = None, cascade: float | None = None,
+             target_fn_rate: float | None = None, labels: dict | None = None,
              review: dict | None = None) -> ValidationResult:
-    """Judge candidates in miner order (top N + margin first, more only where drops left a query short),
-    drop by the rules combined across judges, and keep the first N survivors per query.
+    """Judge candidates in miner order (top N + margin first, more only where actions left a query short),
+    act by the policy over the judges' votes, and keep the first N survivors per query.
 
-    review: {(query_id, doc_id): label} from hardneg.review.read_review; a reviewed label overrides the
-    judges (negative keeps, false_negative and relevant drop)."""
+    policy: `relabel=all,drop=any` (default `drop=<combine>`). drop_query: a query whose first N judged
+    candidates hold at least this share of flagged ones is removed. cascade: band (rule units) around each
+    judge's cut; judges then run cheap to expensive and a later judge scores only cells inside the band of
+    the earlier ones. target_fn_rate: calibrate each judge's rule value (see hardneg.validate.tune); `labels`
+    {(query_id, doc_id): relevant} replaces held-out positives as the calibration labels. review:
+    {(query_id, doc_id): label} from hardneg.review.read_review; a reviewed label overrides the judges.
+    """
     if combine not in COMBINE:
         raise ValueError(f"combine must be any, all or majority, not '{combine}'")
+    pol = parse_policy(policy, combine) if policy is None or isinstance(policy, str) else tuple(policy)
+    if drop_query is not None and not 0.0 < drop_query <= 1.0:
+        raise ValueError(f"drop-query must be a share in (0, 1], not {drop_query}")
     specs = [s if isinstance(s, str) else "" for s in judges]  # "" = a ready-made judge object
     js = build_judges(judges, **(judge_options or {}))
     if not js:
@@ -161,16 +233,35 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
     nq, k = cand.rows.shape
     margin = max(2, n // 2) if refill_margin is None else int(refill_margin)
     valid = cand.valid
+    order = cascade_order(js, specs) if cascade is not None else list(range(len(js)))
+    js = [js[i] for i in order]
     forced = review_codes(review or {}, cand.query_ids, cand.rows, dataset.corpus.ids)
     pos = {j.name: _positive_scores(j, dataset, cand, q_texts) for j in js}
     scores = {j.name: np.full((nq, k), np.nan, dtype=np.float32) for j in js}
+    have = {j.name: np.zeros((nq, k), dtype=bool) for j in js}
+    scored = {j.name: 0 for j in js}
+
+    def score(j: Judge, qi: np.ndarray, ci: np.ndarray) -> None:
+        new = ~have[j.name][qi, ci]
+        a, b = qi[new], ci[new]
+        if len(a):
+            scores[j.name][a, b] = _score_cells(j, dataset, cand, q_texts, a, cand.rows[a, b])
+            have[j.name][a, b] = True
+            scored[j.name] += len(a)
+
+    calib: dict[str, dict] = {}
+    if target_fn_rate is not None:
+        from hardneg.validate.tune import tune_rules
+
+        rule_map, calib = tune_rules(js, rule_map, cand, dataset, pos, score, scores, n, target_fn_rate,
+                                     pos_agg, labels)
     judged = np.zeros((nq, k), dtype=bool)
     start = np.zeros(nq, dtype=np.int64)
     width = np.full(nq, n + margin, dtype=np.int64)
     need = valid.any(axis=1)
     cols = np.arange(k)[None, :]
     votes: dict[str, np.ndarray] = {}
-    dropped = np.zeros((nq, k), dtype=bool)
+    action = np.zeros((nq, k), dtype=np.int8)
     rounds = 0
     while need.any():
         take = valid & ~judged & need[:, None] & (cols >= start[:, None]) & (cols < (start + width)[:, None])
@@ -179,24 +270,39 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
             break
         rounds += 1
         for j in js:
-            scores[j.name][qi, ci] = _score_cells(j, dataset, cand, q_texts, qi, cand.rows[qi, ci])
+            score(j, qi, ci)
+            if cascade is not None:  # pass on only the cells this judge is unsure about
+                unsure = R.uncertain(scores[j.name], pos[j.name], rule_map[j.name], cascade, pos_agg)[qi, ci]
+                qi, ci = qi[unsure], ci[unsure]
         judged |= take
         start = np.where(need, start + width, start)
         votes = {j.name: np.logical_or.reduce([R.drop_mask(scores[j.name], pos[j.name], r, pos_agg)
-                                               for r in rule_map[j.name]]) for j in js}
-        answered = np.stack([~np.isnan(scores[j.name]) for j in js])  # NaN = malformed reply: no vote
-        dropped = R.combine(np.stack([votes[j.name] for j in js]), answered, combine) & judged
-        dropped = np.where(forced >= 0, forced > 0, dropped) & judged  # a person's label wins
-        n_kept = (judged & ~dropped).sum(axis=1)
+                                               for r in rule_map[j.name]]) & have[j.name] for j in js}
+        answered = np.stack([have[j.name] & ~np.isnan(scores[j.name]) for j in js])  # NaN = malformed: no vote
+        action = decide(np.stack([votes[j.name] for j in js]), answered, judged, pol)
+        action = np.where(judged & (forced >= 0), forced, action).astype(np.int8)  # a person's label wins
+        n_kept = (judged & (action == KEEP)).sum(axis=1)
         left = (valid & ~judged & (cols >= start[:, None])).any(axis=1)
         need = (n_kept < n) & left
         width = n - n_kept + margin
         if progress is not None:
             progress(int(judged.sum()), int(valid.sum()))
-    neg_cols, _ = R.first_n(judged & ~dropped, n)
+    answered = np.stack([have[j.name] & ~np.isnan(scores[j.name]) for j in js])
+    last = len(js) - 1 - answered[::-1].argmax(0)  # cascade: the last judge that scored a cell decided it
+    stage = np.where(answered.any(0) & ((answered.sum(0) == 1) | (cascade is not None)),
+                     np.where(answered.sum(0) == 1, answered.argmax(0), last), -1).astype(np.int8)
+    qdrop = np.zeros(nq, dtype=bool)
+    if drop_query is not None:  # the first N judged candidates: what the query would have exported
+        top = judged & (np.cumsum(judged, axis=1) <= n)
+        flagged = (top & (action != KEEP)).sum(axis=1)
+        qdrop = (top.sum(axis=1) > 0) & (flagged >= drop_query * np.minimum(top.sum(axis=1), n))
+    neg_cols, _ = R.first_n(judged & (action == KEEP) & ~qdrop[:, None], n)
     negatives = np.where(neg_cols >= 0, np.take_along_axis(cand.rows, np.maximum(neg_cols, 0), axis=1), -1)
-    log.info("validated %d queries in %d rounds: %d judged, %d dropped, %d short", nq, rounds,
-             int(judged.sum()), int(dropped.sum()), int((neg_cols < 0).any(axis=1).sum()))
+    log.info("validated %d queries in %d rounds: %d judged, %d dropped, %d relabelled, %d queries dropped, "
+             "%d short", nq, rounds, int(judged.sum()), int((action == DROP).sum()), int((action == RELABEL).sum()),
+             int(qdrop.sum()), int(((neg_cols < 0).any(axis=1) & ~qdrop).sum()))
     return ValidationResult(list(cand.query_ids), negatives.astype(np.int64), neg_cols, scores, pos, judged,
-                            dropped, votes, rule_map, {j.name: j.units for j in js}, combine, pos_agg,
-                            {j.name: int(getattr(j, "malformed", 0)) for j in js}, forced)
+                            action != KEEP, votes, rule_map, {j.name: j.units for j in js}, combine, pos_agg,
+                            {j.name: int(getattr(j, "malformed", 0)) for j in js}, action, stage,
+                            [j.name for j in js], pol, qdrop, scored, cascade, calib,
+                            {j.name: j.compares for j in js}, forced)

@@ -52,12 +52,15 @@ def _plots(summ: dict, out: Path) -> list[str]:
         edges = np.array(h["edges"])
         mids, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        for part, color in (("positive", "tab:green"), ("kept", "tab:blue"), ("dropped", "tab:red")):
+        for part, color in (("positive", "tab:green"), ("kept", "tab:blue"), ("dropped", "tab:red"),
+                            ("relabelled", "tab:purple")):
+            if part not in h:
+                continue
             c = np.array(h[part], dtype=float)
             ax.bar(mids, c / max(c.sum(), 1), width=width, alpha=0.45, color=color, label=f"{part} ({int(c.sum())})")
         ax.set_xlabel(summ["units"].get(name, "score"))
         ax.set_ylabel("share")
-        ax.set_title(f"{name}: positive vs kept vs dropped")
+        ax.set_title(f"{name}: {' vs '.join(p for p in h if p != 'edges')}")
         ax.legend(fontsize=8)
         fig.tight_layout()
         fn = f"hist_{name}.png"
@@ -72,7 +75,43 @@ def _plots(summ: dict, out: Path) -> list[str]:
         fig.tight_layout()
         save_figure(fig, out / "drops_per_rule.png", dpi=100)
         files.append("drops_per_rule.png")
+    cal = {j: c for j, c in summ.get("calibration", {}).items() if c.get("curve")}
+    if cal:
+        fig, axes = plt.subplots(1, len(cal), figsize=(5 * len(cal), 3.4), squeeze=False)
+        for ax, (j, c) in zip(axes[0], cal.items()):
+            v = np.array([np.nan if x is None else x for x in c["curve"]["value"]], dtype=float)
+            ax.plot(v, c["curve"]["fn_rate"], ".-", color="tab:red", label="false-negative rate")
+            ax.plot(v, c["curve"]["coverage"], ".-", color="tab:blue", label="queries full")
+            if c.get("value") is not None:
+                ax.axvline(c["value"], color="black", ls="--", lw=1, label=f"chosen {c['value']:.4g}")
+            ax.axhline(c.get("target_fn_rate", 0), color="tab:red", ls=":", lw=1)
+            ax.set_xlabel(f"{c['kind']} value")
+            ax.set_title(f"calibration: {j}")
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        save_figure(fig, out / "calibration.png", dpi=100)
+        files.append("calibration.png")
     return files
+
+
+def _sections(summ: dict) -> list[str]:
+    """Cascade cost, calibration outcome and the false-negative rate by miner rank, as markdown."""
+    out = []
+    c = summ.get("cascade")
+    if c:
+        out += ["", f"## Cascade (band {c['band']:g})", "", "| judge | pairs scored | judging everything |",
+                "|---|---:|---:|"]
+        out += [f"| {j} | {v} | {c['pairs_if_judging_all']} |" for j, v in c["pairs_scored"].items()]
+    cal = summ.get("calibration") or {}
+    if cal:
+        out += ["", "## Calibration", "", "| judge | value | from | outcome |", "|---|---:|---|---|"]
+        out += [f"| {j} | {x.get('value')} | {x.get('source', '')} | {x['reason']} |" for j, x in cal.items()]
+        fbr = next((x["fn_by_rank"] for x in cal.values() if x.get("fn_by_rank")), None)
+        if fbr:
+            out += ["", "Estimated false-negative rate by miner rank (held-out positives at rank r / candidates "
+                        "at rank r):", "", "| rank | " + " | ".join(str(i + 1) for i in range(len(fbr))) + " |",
+                    "|---|" + "---:|" * len(fbr), "| rate | " + " | ".join(f"{x:.3f}" for x in fbr) + " |"]
+    return out
 
 
 def _cut(text: str | None, n: int = 300) -> str:
@@ -96,6 +135,10 @@ def write_report(run_dir: str | Path, top: int = 20, as_html: bool = False) -> P
     for j in judges:
         lines.append(f"| {j} | {summ['units'][j]} | {', '.join(summ['rules'].get(j, []))} | "
                      f"{summ['votes_per_judge'].get(j, 0)} |")
+    lines += [f"", f"Policy `{summ.get('policy', 'drop=' + summ['combine'])}`: {summ.get('relabelled', 0)} relabelled "
+              f"as positives, {summ.get('queries_dropped', 0)} queries dropped; short because of "
+              + ", ".join(f"{k}: {v}" for k, v in summ.get("short_reasons", {}).items())]
+    lines += _sections(summ)
     lines += ["", "## Drops per rule", "", "| rule | dropped |", "|---|---:|"]
     lines += [f"| `{r}` | {c} |" for r, c in summ.get("drops_per_rule", {}).items()]
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in pngs]

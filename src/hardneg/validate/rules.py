@@ -43,6 +43,47 @@ def drop_mask(neg_scores: np.ndarray, pos_scores: np.ndarray, rule: RuleSpec, po
         return np.asarray(neg > thr[:, None]) & ~np.isnan(neg) & ~np.isnan(thr)[:, None]
 
 
+def statistic(kind: str, neg_scores: np.ndarray, pos_ref: np.ndarray) -> np.ndarray:
+    """float32 [Q, K] x such that a rule of this kind drops where x > theta(value): abs -> s; margin -> s - s_pos;
+    perc -> (s - s_pos) / |s_pos| (a fraction of the positive's score). NaN where either score is NaN."""
+    neg = np.asarray(neg_scores, dtype=np.float32)
+    if kind == "abs":
+        return neg
+    ref = np.asarray(pos_ref, dtype=np.float32)[:, None]
+    with np.errstate(all="ignore"):
+        x = neg - ref if kind == "margin" else (neg - ref) / np.abs(ref)
+    return x.astype(np.float32)
+
+
+def theta(kind: str, value: float) -> float:
+    """The cut on statistic() that a rule value means: abs t -> t; margin m -> -m; perc p -> p - 1."""
+    return {"abs": value, "margin": -value, "perc": value - 1.0}[kind]
+
+
+def rule_value(kind: str, cut: float) -> float:
+    """Inverse of theta(): the rule value whose cut on statistic() is `cut`."""
+    return {"abs": cut, "margin": -cut, "perc": cut + 1.0}[kind]
+
+
+def excess(neg_scores: np.ndarray, pos_scores: np.ndarray, rule: RuleSpec, pos_agg: str = "min") -> np.ndarray:
+    """float32 [Q, K]: how far each score lies above the rule's cut, in the rule's units (perc: a fraction of the
+    positive's score; margin/abs: judge score units). > 0 drops; NaN = no score or no positive reference."""
+    ref = positive_reference(pos_scores, rule.pos_agg or pos_agg)
+    return statistic(rule.kind, neg_scores, ref) - np.float32(theta(rule.kind, rule.value))
+
+
+def uncertain(neg_scores: np.ndarray, pos_scores: np.ndarray, rules: list[RuleSpec], band: float,
+              pos_agg: str = "min") -> np.ndarray:
+    """bool [Q, K]: cells within `band` (rule units) of any rule's cut, or without a score: a cascade passes
+    these on to the next judge."""
+    out = np.zeros(np.shape(neg_scores), dtype=bool)
+    for r in rules:
+        e = excess(neg_scores, pos_scores, r, pos_agg)
+        with np.errstate(invalid="ignore"):
+            out |= np.isnan(e) | (np.abs(e) <= band)
+    return out
+
+
 def combine(votes: np.ndarray, judged: np.ndarray, how: str = "any") -> np.ndarray:
     """bool [Q, K] from per-judge drop votes [J, Q, K] and judged masks [J, Q, K].
 

@@ -15,7 +15,16 @@ JUDGE_KINDS = ("cross-encoder", "teacher", "llm", "dup")
 RULE_KINDS = ("perc", "margin", "abs")
 POS_AGGS = ("min", "mean", "max")
 COMBINE = ("any", "all", "majority")
+ACTIONS = ("relabel", "drop")  # what a suspected false negative becomes; codes 2 and 1 (0 = kept)
 DUP_METHODS = ("exact", "jaccard", "minhash")
+POLICY_HELP = ("What suspected false negatives become, by judge agreement: e.g. relabel=all,drop=any (relabel as a "
+               "positive when every judge agrees, drop when any does). Default: drop=<--combine>.")
+DROP_QUERY_HELP = "Remove a query when at least this share of its top N judged candidates is flagged (e.g. 0.5)."
+CASCADE_HELP = ("Run judges cheap to expensive (dup, teacher, cross-encoder, llm); a later judge scores only "
+                "candidates within this band of the earlier judge's cut (rule units, e.g. 0.05).")
+TARGET_HELP = ("Calibrate each judge's threshold to this false-negative rate (e.g. 0.01), from queries with >= 2 "
+               "positives (extras held out); falls back to the default rule when labels are too few.")
+MARGIN_HELP = "Judge whose scores become marginmse labels (teacher:mpnet or cross-encoder:PATH); required by -f marginmse."
 _URL = re.compile(r"^(https?://[^/:]+(?::\d+)?(?:/[^:]*)?)(?::(.+))?$")
 
 
@@ -135,3 +144,35 @@ def default_rule(judge: JudgeSpec) -> RuleSpec:
     if judge.kind == "llm":
         return RuleSpec("abs", 0.5, text="abs:0.5")
     return RuleSpec("perc", 0.95, text="perc:0.95")
+
+
+def parse_policy(spec: str | None, combine: str = "any") -> tuple[tuple[str, str], ...]:
+    """`relabel=all,drop=any` -> (("relabel", "all"), ("drop", "any")): the first action whose judge agreement
+    holds decides a candidate. None or "" -> (("drop", combine),), today's behaviour."""
+    if not spec:
+        return (("drop", combine),)
+    out = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        action, sep, agree = part.partition("=")
+        agree = agree or "any"
+        if action not in ACTIONS or agree not in COMBINE:
+            raise ValueError(f"policy '{spec}': expected ACTION=AGREEMENT pairs with ACTION one of "
+                             f"{', '.join(ACTIONS)} and AGREEMENT one of {', '.join(COMBINE)}, e.g. relabel=all,drop=any")
+        if any(a == action for a, _ in out):
+            raise ValueError(f"policy '{spec}': action '{action}' appears twice")
+        out.append((action, agree))
+    return tuple(out)
+
+
+def margin_judge(spec: str | None, formats) -> JudgeSpec | None:
+    """The judge that gives marginmse labels: required (cross-encoder or teacher) when formats hold marginmse."""
+    fmts = [f.strip().lower() for x in ([formats] if isinstance(formats, str) else formats) for f in x.split(",")]
+    if not any(f in ("marginmse", "margin-mse") for f in fmts):
+        return parse_judge(spec) if spec else None
+    if not spec:
+        raise ValueError("--format marginmse takes its labels from a judge, never the miner: pass "
+                         "--margin-judge teacher:mpnet or --margin-judge cross-encoder:PATH")
+    j = parse_judge(spec)
+    if j.kind not in ("cross-encoder", "teacher"):
+        raise ValueError(f"--margin-judge '{spec}': marginmse labels need a cross-encoder or teacher judge")
+    return j

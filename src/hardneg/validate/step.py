@@ -57,29 +57,85 @@ def _picked(rows: np.ndarray, picks: np.ndarray) -> np.ndarray:
     return out
 
 
+def relabelled(res: ValidationResult, ordered: Candidates) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 rows, float32 miner scores) [Q, R] of each query's relabelled candidates, -1 / NaN pad."""
+    cols = res.relabelled_cols()
+    ok = cols >= 0
+    at = np.maximum(cols, 0)
+    rows = np.where(ok, np.take_along_axis(ordered.rows, at, 1), -1).astype(np.int64)
+    return rows, np.where(ok, np.take_along_axis(ordered.scores, at, 1), np.nan).astype(np.float32)
+
+
+def write_qrels_delta(path: str | Path, query_ids: list[str], rows: np.ndarray, doc_ids: list[str]) -> Path:
+    """A BEIR qrels file (query-id, corpus-id, score 1) of the relabelled pairs, written atomically."""
+    from hardneg.data.jsonl import atomic_write
+
+    with atomic_write(path) as f:
+        f.write("query-id\tcorpus-id\tscore\n")
+        for q, j in zip(*np.nonzero(rows >= 0)):
+            f.write(f"{query_ids[q]}\t{doc_ids[rows[q, j]]}\t1\n")
+    return Path(path)
+
+
+def apply_result(sel: Selection, res: ValidationResult, ordered: Candidates, ranks: np.ndarray) -> Selection:
+    """The Selection after validation: kept negatives (miner scores and ranks), relabelled candidates as extra
+    positives, dropped queries no longer kept."""
+    at = np.maximum(res.neg_cols, 0)
+    ok = res.neg_cols >= 0
+    keep = sel.keep & ~res.queries_dropped
+    still = ~ok.all(axis=1) & keep
+    rows, scores = relabelled(res, ordered)
+    return replace(sel, rows=res.negatives, keep=keep,
+                   scores=np.where(ok, np.take_along_axis(ordered.scores, at, 1), np.nan).astype(np.float32),
+                   ranks=np.where(ok, np.take_along_axis(ranks, at, 1), 0).astype(np.int32),
+                   still_short=int(still.sum()), dropped=sel.dropped + int((sel.keep & res.queries_dropped).sum()),
+                   positives=rows if rows.shape[1] else None, positive_scores=scores if rows.shape[1] else None)
+
+
 def validate_selection(ds: Dataset, cands: Candidates, sel: Selection, judges: Sequence, rules: Sequence = (),
                        combine: str = "any", pos_agg: str = "min", out: str | Path | None = None,
-                       **options) -> tuple[Selection, ValidationResult]:
-    """Validate a mine Selection: judge its picks, drop by the rules, refill from below its last pick.
+                       split: str = "train", **options) -> tuple[Selection, ValidationResult]:
+    """Validate a mine Selection: judge its picks, act by the policy, refill from below its last pick.
 
     Returns the validated Selection (miner scores and ranks kept) and the ValidationResult; with `out`,
-    writes the audit into out/validation/.
+    writes the audit into out/validation/ and relabelled pairs into out/qrels/<split>.relabelled.tsv.
+    `options` go to validate() (policy, drop_query, cascade, target_fn_rate, labels, ...).
     """
     ordered, ranks = selection_order(cands, sel)
     n = sel.rows.shape[1]
     res = validate(ordered, ds, judges, rules, num_negatives=n, combine=combine, pos_agg=pos_agg, **options)
-    at = np.maximum(res.neg_cols, 0)
-    ok = res.neg_cols >= 0
-    still = ~ok.all(axis=1) & sel.keep
-    new = replace(sel, rows=res.negatives,
-                  scores=np.where(ok, np.take_along_axis(ordered.scores, at, 1), np.nan).astype(np.float32),
-                  ranks=np.where(ok, np.take_along_axis(ranks, at, 1), 0).astype(np.int32),
-                  still_short=int(still.sum()))
+    new = apply_result(sel, res, ordered, ranks)
     if out:
-        from hardneg.validate.audit import write_audit
-
-        write_audit(Path(out) / "validation", res, ordered, ds)
+        write_outputs(out, res, ordered, ds, split)
     return new, res
+
+
+def write_outputs(out: str | Path, res: ValidationResult, ordered: Candidates, ds: Dataset, split: str) -> dict:
+    """out/validation/ (audit, summary) and, when something was relabelled, out/qrels/<split>.relabelled.tsv."""
+    from hardneg.validate.audit import write_audit
+
+    summ = write_audit(Path(out) / "validation", res, ordered, ds)
+    if res.relabelled.any():
+        rows, _ = relabelled(res, ordered)
+        write_qrels_delta(Path(out) / "qrels" / f"{split}.relabelled.tsv", res.query_ids, rows, ds.corpus.ids)
+    return summ
+
+
+def judge_margins(m, spec: str, **options):
+    """The Mined set with a judge's scores of its (query, positive) and (query, negative) pairs: what a
+    marginmse export takes its labels from. Teacher scores go through the embedding cache, cross-encoder
+    scores through the pair cache."""
+    from hardneg.validate.judges import make_judge
+
+    j = make_judge(spec, **options)
+    out = {}
+    for name, rows in (("pos", m.pos_rows), ("neg", m.neg_rows)):
+        qi, ci = np.nonzero(rows >= 0)
+        s = np.full(rows.shape, np.nan, np.float32)
+        if len(qi):
+            s[qi, ci] = j.score_pairs(m.queries(qi), m.texts(rows[qi, ci]))
+        out[name] = s
+    return replace(m, judge_pos=out["pos"], judge_neg=out["neg"], judge=spec)
 
 
 def save_candidates(path: str | Path, cands: Candidates, sel: Selection | None = None, meta: dict | None = None
@@ -137,12 +193,9 @@ def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any",
             save_candidates(Path(out) / CANDIDATES, cands, sel, meta)
         if not judges:
             return sel
-        new, step.result = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, **options)
-        if out and options.get("review"):
-            from hardneg.review.labels import write_relabelled
-
-            write_relabelled(Path(out) / "qrels" / f"{(meta or {}).get('split', 'train')}.relabelled.tsv",
-                             options["review"], step.result.query_ids, ds.corpus.ids)
+        split = (meta or {}).get("split", "train")
+        new, step.result = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, split=split,
+                                              **options)
         return new
 
     step.result = None  # the last ValidationResult, for the caller's counts

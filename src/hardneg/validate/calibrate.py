@@ -1,0 +1,138 @@
+"""Calibration: choose a judge's rule value from labelled candidates so that a target false-negative rate holds.
+
+Pure numpy. Inputs are a rule statistic x [Q, K] per candidate (see rules.statistic: a rule drops where x > cut),
+labels [Q, K] (1 = relevant, i.e. a false negative if kept; 0 = not relevant; -1 = unknown) and the candidates'
+validity, in miner order. For each cut the first N kept candidates of each query are what would be exported;
+the curve gives their false-negative rate (relevant share among the labelled ones), the share of queries that
+keep N negatives (coverage) and their mean miner position (1 = hardest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MIN_POSITIVES = 10  # labelled relevant candidates needed to calibrate
+MIN_QUERIES = 10
+
+
+@dataclass
+class Curve:
+    """One row per cut (ascending): fn_rate, coverage (share of queries full), mean_rank, labelled (count)."""
+
+    cuts: np.ndarray
+    fn_rate: np.ndarray
+    coverage: np.ndarray
+    mean_rank: np.ndarray
+    labelled: np.ndarray
+
+
+@dataclass
+class Calibration:
+    """The outcome for one judge: `cut` (None = fell back to the default rule) and why."""
+
+    judge: str
+    kind: str
+    cut: float | None
+    reason: str
+    queries: int = 0
+    positives: int = 0
+    curve: Curve | None = None
+    index: int = -1
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self, value_of=None) -> dict:
+        """JSON-ready; `value_of(kind, cut)` converts cuts to rule values (rules.rule_value)."""
+        conv = (lambda c: value_of(self.kind, c)) if value_of else (lambda c: c)
+        out = {"judge": self.judge, "kind": self.kind, "reason": self.reason, "queries": self.queries,
+               "positives": self.positives, "value": None if self.cut is None else round(float(conv(self.cut)), 6)}
+        if self.curve is not None:
+            c = self.curve
+            fin = np.isfinite(c.cuts)
+            out["curve"] = {"value": [round(float(conv(x)), 6) if f else None for x, f in zip(c.cuts, fin)],
+                            "fn_rate": [round(float(x), 6) for x in c.fn_rate],
+                            "coverage": [round(float(x), 6) for x in c.coverage],
+                            "mean_rank": [round(float(x), 4) for x in c.mean_rank],
+                            "labelled": [int(x) for x in c.labelled]}
+        return out | self.extra
+
+
+def candidate_cuts(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, grid: int = 64) -> np.ndarray:
+    """Ascending cuts: just below each relevant candidate's x (the cut that first drops it), quantiles of all
+    x, and +inf (drop nothing)."""
+    ok = valid & ~np.isnan(x)
+    rel = np.unique(x[ok & (labels == 1)])
+    below = np.nextafter(rel.astype(np.float32), np.float32(-np.inf))
+    qs = np.quantile(x[ok], np.linspace(0, 1, grid)) if ok.any() else np.zeros(0)
+    return np.unique(np.concatenate([below, rel, qs.astype(np.float32), [np.inf]]).astype(np.float64))
+
+
+def curve(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int, cuts: np.ndarray) -> Curve:
+    """The calibration curve over `cuts`; NaN x never drops (as an unanswered judge)."""
+    x = np.asarray(x, dtype=np.float64)
+    labels, valid = np.asarray(labels), np.asarray(valid, dtype=bool)
+    q, k = x.shape
+    pos = np.arange(1, k + 1)[None, :]
+    out = np.zeros((4, len(cuts)))
+    for t, cut in enumerate(cuts):
+        with np.errstate(invalid="ignore"):
+            keep = valid & ~(x > cut)
+        sel = keep & (np.cumsum(keep, axis=1) <= n)
+        lab = sel & (labels >= 0)
+        nl = lab.sum()
+        out[0, t] = (sel & (labels == 1)).sum() / nl if nl else np.nan
+        out[1, t] = (sel.sum(axis=1) >= n).mean() if q else np.nan
+        out[2, t] = (pos * sel).sum() / max(sel.sum(), 1)
+        out[3, t] = nl
+    return Curve(np.asarray(cuts, dtype=np.float64), out[0], out[1], out[2], out[3].astype(np.int64))
+
+
+def choose(c: Curve, target: float) -> int:
+    """Index of the cut meeting fn_rate <= target with the most queries full, then the hardest negatives
+    (lowest mean rank), then the loosest cut; -1 when no cut meets the target."""
+    ok = np.nonzero(c.fn_rate <= target)[0]  # NaN rates (nothing labelled) never qualify
+    if not len(ok):
+        return -1
+    order = np.lexsort((-c.cuts[ok], c.mean_rank[ok], -np.round(c.coverage[ok], 9)))
+    return int(ok[order[0]])
+
+
+def calibrate(judge: str, kind: str, x: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int,
+              target: float, min_positives: int = MIN_POSITIVES, min_queries: int = MIN_QUERIES) -> Calibration:
+    """Pick the cut on x for one judge. Too few labelled queries or relevant candidates, or no cut meeting the
+    target: cut None with the reason (the caller keeps its default rule)."""
+    labels, valid = np.asarray(labels), np.asarray(valid, dtype=bool)
+    has = ((labels >= 0) & valid).any(axis=1)
+    npos = int(((labels == 1) & valid & ~np.isnan(x)).sum())
+    nq = int(has.sum())
+    if nq < min_queries or npos < min_positives:
+        return Calibration(judge, kind, None, f"too little labelled signal: {nq} labelled queries and {npos} "
+                           f"relevant candidates (need {min_queries} and {min_positives}); default rule kept",
+                           nq, npos)
+    c = curve(x[has], labels[has], valid[has], n, candidate_cuts(x[has], labels[has], valid[has]))
+    i = choose(c, target)
+    if i < 0:
+        return Calibration(judge, kind, None, f"no threshold reaches a false-negative rate of {target:g} "
+                           f"(lowest {np.nanmin(c.fn_rate):.4f}); default rule kept", nq, npos, c)
+    return Calibration(judge, kind, float(c.cuts[i]), f"fn_rate {c.fn_rate[i]:.4f} <= {target:g} with "
+                       f"{c.coverage[i]:.3f} of queries full, mean rank {c.mean_rank[i]:.2f}", nq, npos, c, i)
+
+
+def merge_hidden(miner: np.ndarray, x: np.ndarray, hid_miner: np.ndarray, hid_x: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Put held-out positives back among the candidates at their miner rank.
+
+    miner, x: [Q, K] candidates' miner scores (-inf = pad) and statistic; hid_miner, hid_x: [Q, H] the
+    held-out positives' (NaN = none, or unscored by the miner). Returns (x, labels, valid) [Q, K + H] in miner
+    order (candidates first on ties); labels 1 for held-out positives, 0 for candidates.
+    """
+    q = miner.shape[0]
+    hv = ~np.isnan(hid_miner)
+    m = np.concatenate([np.where(np.isfinite(miner), miner, -np.inf), np.where(hv, hid_miner, -np.inf)], 1)
+    valid = np.concatenate([np.isfinite(miner), hv], 1)
+    lab = np.concatenate([np.zeros(miner.shape, np.int8), np.ones(hid_miner.shape, np.int8)], 1)
+    xs = np.concatenate([x, hid_x], 1)
+    order = np.argsort(-m, axis=1, kind="stable")
+    take = lambda a: np.take_along_axis(a, order, 1)  # noqa: E731
+    return take(xs), np.where(take(valid), take(lab), -1).astype(np.int8), take(valid) if q else valid
