@@ -71,7 +71,7 @@ def doc_rows(rows, skip_invalid: bool = False, on_skip=None):
         seen[did] = (path, n)
         if not text.strip() and not title.strip():
             if not skip_invalid:
-                raise DataError(f"empty text for document '{did}' (use skip_invalid to skip)", path, n, "text")
+                raise DataError(f"empty text for document '{did}' (--skip-invalid, or skip_invalid=True in Python, skips it)", path, n, "text")
             if on_skip is not None:
                 on_skip(path, n, did)
             continue
@@ -109,7 +109,7 @@ def read_queries(path: str | Path, skip_invalid: bool = False, report: LoadRepor
         seen[qid] = n
         if not text.strip():
             if not skip_invalid:
-                raise DataError(f"empty text for query '{qid}' (use skip_invalid to skip)", path, n, "text")
+                raise DataError(f"empty text for query '{qid}' (--skip-invalid, or skip_invalid=True in Python, skips it)", path, n, "text")
             if report is not None:
                 report.note("empty_queries", f"{path}:{n} empty query '{qid}'")
             continue
@@ -183,7 +183,7 @@ def load_beir(root: str | Path, split: str = "test", skip_invalid: bool = False,
             bad = ("corpus-id", f"unknown document '{did}'")
         if bad:
             if not skip_invalid:
-                raise DataError(f"{bad[1]} (use skip_invalid to skip)", qrels_path, n, bad[0])
+                raise DataError(f"{bad[1]} (--skip-invalid, or skip_invalid=True in Python, skips it)", qrels_path, n, bad[0])
             report.note("unknown_qrels", f"{qrels_path}:{n} {bad[1]}")
             continue
         if (qid, did) in first:

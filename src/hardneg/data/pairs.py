@@ -48,7 +48,7 @@ def pairs_to_dataset(rows: Iterable[Row], source: str | Path, query_column: str,
                 bad = (col, kind)
         if bad:
             if not skip_invalid:
-                raise DataError("empty text (use skip_invalid to skip)", source, field=bad[0], **loc)
+                raise DataError("empty text (--skip-invalid, or skip_invalid=True in Python, skips it)", source, field=bad[0], **loc)
             report.note(bad[1], f"{source}:{where} {n} empty {bad[0]}")
             continue
         qid = q_ids.get(query) or _new_id(query, "q", q_ids, q_text, source, query_column, loc)
