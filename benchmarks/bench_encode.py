@@ -39,7 +39,7 @@ def timed(model, texts: list[str], batch_size: int) -> tuple[np.ndarray, float, 
 def cpu_header() -> None:
     import platform
 
-    from hardneg.retrieve.runtime import cpu_flags, int8_available
+    from hardneg.models.runtime import cpu_flags, int8_available
 
     model = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
                  platform.processor())
@@ -67,9 +67,9 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from hardneg.retrieve.check import top_overlap
-    from hardneg.retrieve.models import load_sentence_transformer, resolve_model
-    from hardneg.retrieve.runtime import int8_available
+    from hardneg.models.check import top_overlap
+    from hardneg.models.load import load_sentence_transformer, resolve_model
+    from hardneg.models.runtime import int8_available
 
     cpu_header()
     if args.threads:

@@ -31,7 +31,7 @@ def hidden_dataset(root: str, split: str = "train", reveal: set[str] = frozenset
     """(dataset of the queries with >= 2 positives, one positive kept for each except those in `reveal`,
     {qid: hidden positive ids}, the query ids)."""
     from hardneg.data.beir import load_beir
-    from hardneg.data.model import Dataset
+    from hardneg.types import Dataset
 
     ds = load_beir(root, split, skip_invalid=True)  # Cranfield has a few empty documents
     pos = ds.positives()
@@ -172,7 +172,7 @@ def main() -> None:
                              policy="relabel=any", **cal))
     print("partial", results[-1], flush=True)
     if args.with_st:
-        from hardneg.retrieve.models import resolve_model
+        from hardneg.models.load import resolve_model
 
         results.append(st_reference(ds, hidden, n, resolve_model("minilm")))
     table = Table(title=f"false negatives: {ds.name} {args.split}, {len(qids)} queries with >= 2 positives, "

@@ -44,7 +44,7 @@ def _load(args):
     import hardneg.pipeline.mine  # noqa: F401
     import hardneg.retrieve.dense  # noqa: F401
     from hardneg.data.beir import load_beir
-    from hardneg.data.model import Dataset
+    from hardneg.types import Dataset
 
     ds = load_beir(args.data, "train")
     if not args.docs and not args.queries:
@@ -61,7 +61,7 @@ def worker_st(args) -> dict:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.util import mine_hard_negatives
 
-    from hardneg.retrieve.models import resolve_model
+    from hardneg.models.load import resolve_model
 
     ds = _load(args)
     texts = ds.corpus.full_texts()

@@ -27,7 +27,7 @@ def build_cross_encoder(out_dir: str, max_length: int = 256) -> str:
     import torch
     from sentence_transformers import CrossEncoder
 
-    from hardneg.retrieve.models import resolve_model
+    from hardneg.models.load import resolve_model
 
     torch.manual_seed(0)
     ce = CrossEncoder(resolve_model("minilm"), num_labels=1, max_length=max_length)
@@ -53,9 +53,9 @@ def main() -> None:
     from sentence_transformers.util import mine_hard_negatives
 
     from hardneg.data.beir import load_beir
-    from hardneg.data.model import Dataset
-    from hardneg.retrieve.models import resolve_model
-    from hardneg.select.candidates import Candidates
+    from hardneg.types import Dataset
+    from hardneg.models.load import resolve_model
+    from hardneg.types import Candidates
     from hardneg.validate import make_judge, validate
 
     full = load_beir(args.data, "test")

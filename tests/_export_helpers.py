@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hardneg.export import Mined
+from hardneg.types import Mined
 
 DOCS = [f"document number {i} about topic {i % 3}" for i in range(8)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hardneg.data.beir import load_beir
-from hardneg.select.candidates import Candidates
+from hardneg.types import Candidates
 
 
 def tiny_candidates(root, k: int = 10, seed: int = 0):

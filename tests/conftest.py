@@ -136,7 +136,7 @@ def scifact_dir() -> Path:
 def scifact_slice(scifact_dir: Path, root: Path, n_queries: int = 40, n_docs: int = 200) -> Path:
     """A BEIR folder of `n_docs` SciFact documents: the positives of the first `n_queries` train queries plus others."""
     from hardneg.data.beir import load_beir, write_beir
-    from hardneg.data.model import Dataset
+    from hardneg.types import Dataset
 
     full = load_beir(scifact_dir, "train")
     qids = [q for q in full.queries.ids if q in full.qrels][:n_queries]

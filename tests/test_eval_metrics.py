@@ -9,7 +9,7 @@ import pytest
 
 from hardneg.evaluate.metrics import compare, evaluate, metric_names, parse_metric, relevant_qrels
 from hardneg.evaluate.report import metric_keys, metrics_table, plot_metrics
-from hardneg.retrieve.base import Run
+from hardneg.types import Run
 
 QRELS = {"q1": {"d1": 2, "d2": 1, "d9": -1}, "q2": {"d3": 1}, "q3": {"d7": 0}, "q4": {"d4": -1}}
 # q1 ranks d2 (grade 1) above d1 (grade 2); q2 finds nothing; q3/q4 have no relevant doc and are not evaluated

@@ -112,7 +112,7 @@ def test_scifact_slice_matches_sentence_transformers(scifact_dir, minilm_path, t
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.util import mine_hard_negatives
 
-    from hardneg.data.model import Dataset
+    from hardneg.types import Dataset
 
     full = load_beir(scifact_dir, "train")
     pos = full.positives()

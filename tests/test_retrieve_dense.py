@@ -5,8 +5,9 @@ import pytest
 
 from hardneg.data.beir import load_beir
 from hardneg.data.errors import DataError
-from hardneg.retrieve import BM25Retriever, DenseRetriever, encode_cached, exact_topk, make_retriever, resolve_model
-from hardneg.retrieve.models import load_sentence_transformer
+from hardneg.models.load import resolve_model
+from hardneg.retrieve import BM25Retriever, DenseRetriever, encode_cached, exact_topk, make_retriever
+from hardneg.models.load import load_sentence_transformer
 
 
 @pytest.fixture

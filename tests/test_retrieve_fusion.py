@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hardneg.retrieve.base import Run
+from hardneg.types import Run
 from hardneg.retrieve.fusion import fuse
 
 DOCS = [f"d{i}" for i in range(6)]

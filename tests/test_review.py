@@ -30,7 +30,7 @@ JUDGE = "dup:jaccard:0.5:1"
 def make_run(tmp: Path, validate: bool = True) -> Path:
     """A tiny BEIR folder with planted near-duplicates ranked first for their query, its candidates saved in
     RUN/candidates.npz (3 negatives each) and, with `validate`, validated by a word-Jaccard dup judge."""
-    from hardneg.select.negatives import Selection
+    from hardneg.types import Selection
     from hardneg.validate.step import save_candidates
 
     root = write_tiny_beir(tmp / "data")

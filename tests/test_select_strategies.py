@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardneg.select import Candidates, parse_strategy, select_negatives
+from hardneg.select import parse_strategy, select_negatives
+from hardneg.types import Candidates
 from hardneg.select.rules import later_duplicates, positive_score
 from hardneg.select.sample import pick, query_keys, random_rows, uniforms
 

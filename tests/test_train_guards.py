@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from hardneg.data.errors import DataError
-from hardneg.train.data import Groups, read_groups
+from hardneg.train.data import read_groups
+from hardneg.types import Groups
 from hardneg.train.trainer import TrainConfig, guard_loss, train_bi_encoder
 
 

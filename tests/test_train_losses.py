@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from hardneg.data.errors import DataError
-from hardneg.train.data import Groups, read_groups
+from hardneg.train.data import read_groups
+from hardneg.types import Groups
 from hardneg.train.losses import LOSSES, get_loss, layout
 from hardneg.train.trainer import TrainConfig, train_bi_encoder, train_cross_encoder
 
@@ -141,7 +142,8 @@ def test_config_errors_name_field():
 
 @pytest.mark.parametrize("fmt", ["triplet", "n-tuple", "labeled-pair", "labeled-list", "marginmse"])
 def test_reads_what_the_export_stage_writes(fmt, tmp_path):
-    from hardneg.export import Mined, export
+    from hardneg.export import export
+    from hardneg.types import Mined
 
     m = Mined(["q1", "q2"], ["which animals purr", "capital of France"],
               np.array([[0, -1], [1, 2]]), np.array([[0.9, np.nan], [0.8, 0.7]], dtype=np.float32),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hardneg.select.candidates import Candidates
+from hardneg.types import Candidates
 from hardneg.validate import validate
 from hardneg.validate.calibrate import calibrate, candidate_cuts, choose, curve, merge_hidden
 from hardneg.validate.tune import review_labels
@@ -67,7 +67,7 @@ def test_merge_hidden_puts_positives_at_their_miner_rank():
 def _planted(n_q: int = 40, k: int = 12):
     """Candidates over a synthetic corpus: each query has 2 positives; judge scores put the held-out one at
     0.95 of the kept one's score, true negatives at 0.5-0.8. Miner ranks the hidden positive 3rd."""
-    from hardneg.data.model import Corpus, Dataset, Queries
+    from hardneg.types import Corpus, Dataset, Queries
 
     docs = [f"doc {i}" for i in range(n_q * (k + 2))]
     ds = Dataset(Corpus([f"d{i}" for i in range(len(docs))], [""] * len(docs), docs),

@@ -6,7 +6,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from hardneg.cli import app
-from hardneg.select.negatives import Selection
+from hardneg.types import Selection
 from hardneg.validate.step import load_candidates, save_candidates, selection_order, validate_selection
 
 from _validate_helpers import tiny_candidates
@@ -32,7 +32,7 @@ def test_selection_order_puts_picks_first_then_the_pool_below_them(tiny_beir):
 def test_validate_selection_refills_and_keeps_miner_ranks(tiny_beir, tmp_path):
     ds, cand = tiny_candidates(tiny_beir, k=10)
     # plant an exact copy of q3's positive at its rank 1
-    from hardneg.data.model import Corpus
+    from hardneg.types import Corpus
 
     p = ds.corpus.index("d7")
     ds.corpus = Corpus(ds.corpus.ids + ["copy"], ds.corpus.titles + [ds.corpus.titles[p]],

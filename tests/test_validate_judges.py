@@ -95,7 +95,7 @@ def test_dup_exact_jaccard_minhash():
 def test_dup_judge_compares_candidates_with_positives(tiny_beir):
     ds, cand = tiny_candidates(tiny_beir, k=10)
     # plant a near-copy of q1's positive (d1) into q1's candidate list
-    from hardneg.data.model import Corpus
+    from hardneg.types import Corpus
 
     d1 = ds.corpus.index("d1")
     ds.corpus = Corpus(ds.corpus.ids + ["d1copy"], ds.corpus.titles + ["Cats"],

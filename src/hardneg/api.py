@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from hardneg.data.model import Corpus, Dataset
+from hardneg.types import Corpus, Dataset
 from hardneg.pipeline.config import MineConfig
 from hardneg.pipeline.mine import MineResult
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Sequence
 
 
 class OptionError(ValueError):
@@ -114,7 +114,7 @@ def check_mine(cfg, judges: Sequence[str] = (), rules: Sequence[str] = (), combi
     from hardneg.export.write import parse_formats
     from hardneg.retrieve.dense import SEARCHES
     from hardneg.retrieve.fusion import METHODS
-    from hardneg.retrieve.runtime import PRECISIONS
+    from hardneg.models.runtime import PRECISIONS
     from hardneg.retrieve.spec import parse_retriever
     from hardneg.select.spec import POS_SCORE, parse_strategy
 
@@ -145,11 +145,3 @@ def check_mine(cfg, judges: Sequence[str] = (), rules: Sequence[str] = (), combi
         check_ray(cfg)
     if cfg.out:
         check_out(cfg.out)
-
-
-def fail(e: Exception, code: int = 2) -> NoReturn:
-    """Print `error: <message>` as one line on stderr and exit with `code` (2: bad option or data)."""
-    import typer
-
-    typer.echo(f"error: {e}", err=True)
-    raise typer.Exit(code)

@@ -2,6 +2,6 @@
 
 from hardneg.data.errors import DataError
 from hardneg.data.load import load_data
-from hardneg.data.model import Corpus, Dataset, Qrels, Queries
+from hardneg.types import Corpus, Dataset, Qrels, Queries
 
 __all__ = ["Corpus", "DataError", "Dataset", "Qrels", "Queries", "load_data"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from hardneg.data.errors import DataError
 from hardneg.data.jsonl import dumps, find, read_jsonl, read_lines
 from hardneg.io import atomic_write
-from hardneg.data.model import Corpus, Dataset, Qrels, Queries
+from hardneg.types import Corpus, Dataset, Qrels, Queries
 
 log = logging.getLogger(__name__)
 

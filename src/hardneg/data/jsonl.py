@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gzip
-import io
 import json
 import zlib
 from pathlib import Path

@@ -8,7 +8,7 @@ from hardneg.data.beir import LoadReport, load_beir
 from hardneg.data.errors import DataError
 from hardneg.data.fetch import BEIR_NAMES, resolve_dataset
 from hardneg.data.jsonl import find
-from hardneg.data.model import Dataset
+from hardneg.types import Dataset
 from hardneg.data.pairs import PAIR_SUFFIXES, load_hf, load_pairs
 
 

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 from hardneg.data.beir import LoadReport
 from hardneg.data.errors import DataError
 from hardneg.data.jsonl import gzip_errors, open_text, read_jsonl
-from hardneg.data.model import Corpus, Dataset, Qrels, Queries
+from hardneg.types import Corpus, Dataset, Qrels, Queries
 
 log = logging.getLogger(__name__)
 

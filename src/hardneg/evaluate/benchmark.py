@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Callable, Iterable, Sequence
 
-from hardneg.data.model import Dataset
+from hardneg.types import Dataset
 from hardneg.evaluate.metrics import DEFAULT_METRICS, evaluate, max_cutoff, metric_names, relevant_qrels
 from hardneg.retrieve.spec import make_retriever
 

@@ -7,8 +7,8 @@ import re
 import warnings
 from typing import Iterable, Iterator, Mapping, Union
 
-from hardneg.data.model import Qrels
-from hardneg.retrieve.base import Run
+from hardneg.types import Qrels
+from hardneg.types import Run
 
 RunLike = Union[Run, Mapping[str, Mapping[str, float]]]
 DEFAULT_METRICS = ("ndcg@10", "mrr@10", "recall@100", "map@100")

@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import pyarrow as pa
 
-from hardneg.export.mined import Mined
+from hardneg.types import Mined
 
 log = logging.getLogger(__name__)
 MARGIN_HELP = "marginmse labels come from a judge: pass --margin-judge teacher:mpnet or cross-encoder:PATH"

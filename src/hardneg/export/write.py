@@ -7,7 +7,8 @@ from pathlib import Path
 
 from hardneg.data.jsonl import write_jsonl
 from hardneg.export.formats import ST_FORMATS, flag_rows
-from hardneg.export.mined import Mined, write_hf
+from hardneg.export.mined import write_hf
+from hardneg.types import Mined
 from hardneg.io import write_parquet
 
 log = logging.getLogger(__name__)

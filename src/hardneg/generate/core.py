@@ -14,7 +14,7 @@ from hardneg.data.beir import read_corpus, write_qrels, write_queries
 from hardneg.data.errors import DataError
 from hardneg.data.jsonl import find, write_jsonl
 from hardneg.io import atomic_write
-from hardneg.data.model import Corpus, Queries
+from hardneg.types import Corpus, Queries
 from hardneg.generate import filters as F
 from hardneg.generate.run import GenConfig, GenStats, generate_rows
 from hardneg.llm.base import LLM, Prompt

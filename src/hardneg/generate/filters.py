@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hardneg.data.model import Corpus, Queries
+from hardneg.types import Corpus, Queries
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+")

@@ -14,7 +14,7 @@ import numpy as np
 
 from hardneg.data.jsonl import dumps, read_jsonl
 from hardneg.io import atomic_write, fingerprint, is_done, mark_done
-from hardneg.data.model import Corpus
+from hardneg.types import Corpus
 from hardneg.generate.prompts import clean_query
 from hardneg.llm.base import LLM, Prompt
 

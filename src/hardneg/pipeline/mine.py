@@ -12,13 +12,14 @@ from typing import Callable
 import numpy as np
 
 from hardneg.io import atomic_write
-from hardneg.data.model import Dataset
-from hardneg.export import Mined, export
+from hardneg.types import Dataset
+from hardneg.export import export
+from hardneg.types import Mined
 from hardneg.export.mined import join_positives
 from hardneg.pipeline.config import MineConfig
 from hardneg.pipeline.steps import Prep, build_candidates, make_retrievers, prepare, select_step
-from hardneg.select.candidates import Candidates
-from hardneg.select.negatives import Selection
+from hardneg.types import Candidates
+from hardneg.types import Selection
 from hardneg.export.write import parse_formats
 from hardneg.select.spec import parse_strategy
 from hardneg.validate.spec import margin_judge

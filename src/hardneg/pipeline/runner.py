@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hardneg.data.model import Dataset
+from hardneg.types import Dataset
 from hardneg.io import fingerprint, is_done, mark_done, read_done, write_npz
 from hardneg.pipeline.mine import MineResult, to_mined, validation_counts, write_summary
 from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, generate, train
 from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
 from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, select_step
-from hardneg.select.negatives import Selection
+from hardneg.types import Selection
 
 STEPS = ("retrieve", "select", "validate", "export", "train", "evaluate")
 PAUSE = "HARDNEG_PAUSE_AT"  # test hook: `STEP` makes that step touch $HARDNEG_PAUSE_FILE and sleep at a known point
@@ -280,7 +280,7 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
 
     cfg = config
     step = progress or (lambda name: None)
-    from hardneg.retrieve.runtime import use_precision
+    from hardneg.models.runtime import use_precision
 
     fp, action = planned or pipeline_plan(cfg, overwrite)
     use_precision(cfg.retrieve.precision)  # dense retrievers and judges

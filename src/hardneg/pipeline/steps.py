@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hardneg.data.model import Dataset, Queries
+from hardneg.types import Dataset, Queries
 from hardneg.pipeline.config import MineConfig
-from hardneg.select.candidates import Candidates
+from hardneg.types import Candidates
 from hardneg.select.exclude import KIND_NAMES, excluded_rows, match_kinds, text_groups
-from hardneg.select.negatives import Selection, select_negatives
+from hardneg.select.negatives import select_negatives
+from hardneg.types import Selection
 from hardneg.select.sample import query_keys, random_rows
 from hardneg.select.spec import Strategy, parse_strategy
 
@@ -98,7 +99,7 @@ def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list,
         t["encode"] = t.get("encode", 0.0) + time.perf_counter() - t0
         t0 = time.perf_counter()
         if hasattr(r, "encode_queries") and hasattr(r, "search_embeddings"):
-            from hardneg.retrieve.base import Run
+            from hardneg.types import Run
 
             qe = r.encode_queries(prep.queries.texts)
             t1 = time.perf_counter()

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from hardneg.data.model import Corpus, Queries
-
-
-@dataclass
-class Run:
-    """Top-k results for a block of queries.
-
-    Row i belongs to query_ids[i]. `indices` are corpus rows (int64, -1 = padding) and `scores`
-    the retriever's scores (float32, higher is better, -inf = padding), sorted descending with ties
-    broken by lower corpus row, so that runs are deterministic.
-    """
-
-    query_ids: list[str]
-    indices: np.ndarray
-    scores: np.ndarray
-    doc_ids: list[str]
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        if self.indices.shape != self.scores.shape or self.indices.ndim != 2:
-            raise ValueError("Run indices and scores must be 2-d arrays of one shape")
-        if self.indices.shape[0] != len(self.query_ids):
-            raise ValueError("Run has one row per query id")
-
-    @property
-    def k(self) -> int:
-        return self.indices.shape[1]
-
-    def to_dict(self) -> dict[str, dict[str, float]]:
-        """{query id: {doc id: score}}, the shape ranx and pytrec_eval take."""
-        out: dict[str, dict[str, float]] = {}
-        for qid, rows, scores in zip(self.query_ids, self.indices, self.scores):
-            out[qid] = {self.doc_ids[r]: float(s) for r, s in zip(rows, scores) if r >= 0}
-        return out
+from hardneg.types import Corpus, Queries
+from hardneg.types import Run
 
 
 @runtime_checkable

@@ -12,8 +12,9 @@ import logging
 import numpy as np
 import scipy.sparse as sp
 
-from hardneg.data.model import Corpus, Queries
-from hardneg.retrieve.base import Run, pair_index
+from hardneg.types import Corpus, Queries
+from hardneg.retrieve.base import pair_index
+from hardneg.types import Run
 from hardneg.retrieve.topk import topk_from_scores
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,13 @@ import logging
 
 import numpy as np
 
-from hardneg.data.model import Corpus, Queries
-from hardneg.retrieve.base import Run, pair_index
+from hardneg.types import Corpus, Queries
+from hardneg.retrieve.base import pair_index
+from hardneg.types import Run
 from hardneg.retrieve.cache import CacheStats, encode_cached
 from hardneg.retrieve.faiss_index import FaissOptions, build_index, search_index
-from hardneg.retrieve.models import default_precision, load_sentence_transformer
-from hardneg.retrieve.runtime import check_precision
+from hardneg.models.load import default_precision, load_sentence_transformer
+from hardneg.models.runtime import check_precision
 from hardneg.retrieve.topk import exact_topk
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,8 @@ SEARCHES = ("exact", "faiss-flat", "faiss-ivf", "faiss-hnsw")
 
 
 def default_backend() -> str:
-    """The fastest installed encoding runtime (see hardneg.retrieve.runtime)."""
-    from hardneg.retrieve.runtime import best_backend
+    """The fastest installed encoding runtime (see hardneg.models.runtime)."""
+    from hardneg.models.runtime import best_backend
 
     return best_backend()
 
@@ -71,7 +72,7 @@ class DenseRetriever:
     def check_precision(self, docs: list[str], queries: list[str] | None = None) -> str:
         """Run (or read) the fp32 check of this precision on a sample of `docs` (+ queries; pseudo-queries
         from the docs when None); on failure switch to fp32. Returns the precision in use."""
-        from hardneg.retrieve.check import checked_encoder
+        from hardneg.models.check import checked_encoder
 
         if not self._checked:
             self._model, self.precision = checked_encoder(self.model, self._load, docs, queries, self.batch_size,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hardneg.retrieve.base import Run
+from hardneg.types import Run
 
 _PAD = np.iinfo(np.int64).max
 METHODS = ("rrf", "score")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import ray
 
-from hardneg.data.model import Queries
+from hardneg.types import Queries
 
 
 @ray.remote
@@ -32,7 +32,7 @@ class RayBM25:
         self._ref = ray.put(self.base._m)  # one copy in the object store, read by every block
 
     def search(self, queries: Queries, k: int):
-        from hardneg.retrieve.base import Run
+        from hardneg.types import Run
 
         if self._ref is None:
             raise RuntimeError(f"{self.name}: call index(corpus) before search")

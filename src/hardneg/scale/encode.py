@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import pyarrow.parquet as pq
 
-from hardneg.data.model import Corpus
+from hardneg.types import Corpus
 from hardneg.scale.search import EmbShard, crash_once
 from hardneg.io import fingerprint, is_done, mark_done, write_npy
 
@@ -31,7 +31,7 @@ class EncodeShards:
 
     def __init__(self, model: str, backend: str, batch_size: int, normalize: bool, cache: str | None = None,
                  device: str | None = None):
-        from hardneg.retrieve.models import load_sentence_transformer
+        from hardneg.models.load import load_sentence_transformer
 
         if cache:  # the driver's cache folder (shared storage on a real cluster, else node-local)
             os.environ["HARDNEG_CACHE"] = cache
@@ -61,7 +61,7 @@ def encode_shards(jobs: list[tuple[str, str, str | None]], model: str, *, backen
     """
     import ray.data
 
-    from hardneg.retrieve.models import fingerprint as model_fingerprint, resolve_model
+    from hardneg.models.load import fingerprint as model_fingerprint, resolve_model
 
     model_fp = model_fingerprint(resolve_model(model))
     outs, items = [], []

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from hardneg.data.model import Corpus, Dataset, Queries
+from hardneg.types import Corpus, Dataset, Queries
 from hardneg.io import write_parquet
 from hardneg.scale.encode import encode_shards, shards_of
 from hardneg.scale.search import load_blocks, search_sharded

@@ -38,7 +38,7 @@ def _to_table(sel) -> pa.Table:
 
 
 def _from_table(t: pa.Table, stats: dict):
-    from hardneg.select.negatives import Selection
+    from hardneg.types import Selection
 
     q = t.num_rows
 
@@ -64,7 +64,7 @@ def select_block(cands, cfg, prep, groups: np.ndarray, out_path: str, key: str):
 
 def concat(parts: list):
     """One Selection from per-block Selections (query order kept, counters summed)."""
-    from hardneg.select.negatives import Selection
+    from hardneg.types import Selection
 
     skipped: dict[str, int] = {}
     for p in parts:

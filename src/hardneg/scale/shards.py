@@ -15,7 +15,7 @@ from hardneg.data.beir import doc_rows
 from hardneg.data.errors import DataError
 from hardneg.data.jsonl import find, read_jsonl
 from hardneg.io import atomic_write
-from hardneg.data.model import Corpus
+from hardneg.types import Corpus
 from hardneg.io import write_parquet
 
 log = logging.getLogger(__name__)

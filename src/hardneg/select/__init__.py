@@ -1,7 +1,8 @@
 """Negative selection: pure numpy rules over [Q, K] candidate score arrays."""
 
-from hardneg.select.candidates import Candidates
-from hardneg.select.negatives import Selection, select_negatives
+from hardneg.types import Candidates
+from hardneg.select.negatives import select_negatives
+from hardneg.types import Selection
 from hardneg.select.spec import Strategy, parse_strategy
 
 __all__ = ["Candidates", "Selection", "Strategy", "parse_strategy", "select_negatives"]

@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from hardneg.select.candidates import Candidates
+from hardneg.types import Candidates
 from hardneg.select.rules import apply_rules, later_duplicates, positive_score
 from hardneg.select.sample import pick, query_keys, uniforms
 from hardneg.select.spec import Strategy
+from hardneg.types import Selection
 
 SHORT = ("drop", "pad", "keep")
-
-
-@dataclass
-class Selection:
-    """Chosen negatives for Q queries, best (highest miner score) first.
-
-    rows:   int64 [Q, N] corpus rows, -1 = none found.
-    scores: float32 [Q, N] miner scores (same units as Candidates.scores), NaN = none.
-    ranks:  int32 [Q, N] 1-based position in the candidate list (0 = none, or drawn from the whole corpus).
-    keep:   bool [Q]: False where the query was dropped for being short (`--short drop`) or by validation.
-    positives / positive_scores: int64 / float32 [Q, R] extra positives found by validation (relabelled
-            candidates, miner scores), -1 / NaN pad; None = none.
-    """
-
-    query_ids: list[str]
-    rows: np.ndarray
-    scores: np.ndarray
-    ranks: np.ndarray
-    keep: np.ndarray
-    skipped: dict[str, int] = field(default_factory=dict)
-    short: int = 0
-    padded: int = 0
-    still_short: int = 0
-    dropped: int = 0
-    positives: np.ndarray | None = None
-    positive_scores: np.ndarray | None = None
-
-    @property
-    def counts(self) -> np.ndarray:
-        """int [Q]: negatives found per query."""
-        return (self.rows >= 0).sum(axis=1)
-
-    def stats(self) -> dict:
-        return {"skipped": dict(self.skipped), "short": self.short, "padded": self.padded,
-                "still_short": self.still_short, "dropped": self.dropped}
 
 
 def _check(n: int, short: str) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from hardneg.data.errors import DataError
-from hardneg.data.model import Dataset
+from hardneg.types import Dataset
+from hardneg.types import Groups
 
 log = logging.getLogger(__name__)
 
@@ -17,30 +17,6 @@ LABEL_COLS = ("label", "labels", "margin")
 # extra columns of hardneg's full export tables (<fmt>.parquet): ids and per-side miner scores
 META_COLS = ("query_id", "pos_id", "neg_id", "doc_id", "neg_ids", "doc_ids", "scorer", "pos_score", "neg_score",
              "neg_scores")
-
-
-@dataclass
-class Groups:
-    """One row per (anchor, positive): its negatives and, when known, the miner's scores (cosine or logits)."""
-
-    anchors: list[str] = field(default_factory=list)
-    positives: list[str] = field(default_factory=list)
-    negatives: list[list[str]] = field(default_factory=list)
-    pos_scores: list[float | None] = field(default_factory=list)
-    neg_scores: list[list[float] | None] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.anchors)
-
-    def add(self, anchor: str, positive: str, negs: list[str], pos_score=None, neg_scores=None) -> None:
-        self.anchors.append(anchor)
-        self.positives.append(positive)
-        self.negatives.append(list(negs))
-        self.pos_scores.append(pos_score)
-        self.neg_scores.append(None if neg_scores is None else list(neg_scores))
-
-    def n_negatives(self) -> int:
-        return sum(len(n) for n in self.negatives)
 
 
 def pairs_from_dataset(ds: Dataset) -> Groups:

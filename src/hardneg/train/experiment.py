@@ -16,7 +16,7 @@ import numpy as np
 from hardneg.data.beir import load_beir
 from hardneg.data.errors import DataError
 from hardneg.io import atomic_write, clear, done_path, fingerprint, is_done, mark_done
-from hardneg.data.model import Dataset, Qrels
+from hardneg.types import Dataset, Qrels
 from hardneg.train.losses import get_loss
 from hardneg.train.recipes import Recipe, build, load_groups, save_groups
 from hardneg.train.trainer import TrainConfig, train_bi_encoder, train_cross_encoder
@@ -180,7 +180,7 @@ def evaluate_bi(model: str, test: Dataset, k: int = 100, max_seq_length: int | N
     max_seq_length: encode at this length (quick mode scores every model at its short length alike).
     """
     from hardneg.evaluate.metrics import evaluate
-    from hardneg.retrieve.models import seq_length
+    from hardneg.models.load import seq_length
     from hardneg.retrieve.spec import make_retriever
 
     r = make_retriever(f"dense:{model}", show_progress=False)

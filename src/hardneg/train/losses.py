@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from hardneg.data.errors import DataError
-from hardneg.train.data import Groups
+from hardneg.types import Groups
 
 
 @dataclass(frozen=True)

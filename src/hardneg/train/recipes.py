@@ -12,8 +12,9 @@ import numpy as np
 from hardneg.data.errors import DataError
 from hardneg.data.jsonl import open_text
 from hardneg.io import atomic_write
-from hardneg.data.model import Dataset
-from hardneg.train.data import Groups, groups_from_mined, groups_from_table, pairs_from_dataset, read_groups
+from hardneg.types import Dataset
+from hardneg.train.data import groups_from_mined, groups_from_table, pairs_from_dataset, read_groups
+from hardneg.types import Groups
 
 log = logging.getLogger(__name__)
 

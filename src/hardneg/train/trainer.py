@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from hardneg.data.errors import DataError
-from hardneg.data.model import Dataset
-from hardneg.train.data import Groups
+from hardneg.types import Dataset
+from hardneg.types import Groups
 from hardneg.train.losses import build_loss, get_loss, layout
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class TrainResult:
 
 def resolve(model: str) -> str:
     """A local path for 'minilm', 'mpnet', a folder or a hub id (via the retrieval stage's resolver)."""
-    from hardneg.retrieve.models import quiet_load_reports, resolve_model
+    from hardneg.models.load import quiet_load_reports, resolve_model
 
     quiet_load_reports()
     return str(resolve_model(model))

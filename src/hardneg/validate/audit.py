@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from hardneg.data.jsonl import atomic_write, write_jsonl
-from hardneg.data.model import Dataset
-from hardneg.select.candidates import Candidates
+from hardneg.types import Dataset
+from hardneg.types import Candidates
 from hardneg.validate import rules as R
 from hardneg.validate.core import ACTION_NAMES, ValidationResult, doc_texts
 

@@ -12,9 +12,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from hardneg.data.errors import DataError
-from hardneg.data.model import Corpus, Dataset
+from hardneg.types import Corpus, Dataset
 from hardneg.review.labels import review_codes
-from hardneg.select.candidates import Candidates
+from hardneg.types import Candidates
 from hardneg.validate import rules as R
 from hardneg.validate.judges import Judge, make_judge
 from hardneg.validate.spec import COMBINE, RuleSpec, default_rule, parse_judge, parse_policy, parse_rule

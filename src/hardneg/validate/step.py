@@ -12,9 +12,9 @@ import numpy as np
 
 from hardneg.data.errors import DataError
 from hardneg.io import write_npz
-from hardneg.data.model import Dataset
-from hardneg.select.candidates import Candidates
-from hardneg.select.negatives import Selection
+from hardneg.types import Dataset
+from hardneg.types import Candidates
+from hardneg.types import Selection
 from hardneg.validate.core import ValidationResult, validate
 
 log = logging.getLogger(__name__)

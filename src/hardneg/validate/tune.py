@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from hardneg.data.model import Dataset
-from hardneg.select.candidates import Candidates
+from hardneg.types import Dataset
+from hardneg.types import Candidates
 from hardneg.validate import rules as R
 from hardneg.validate.calibrate import calibrate, merge_hidden
 from hardneg.validate.spec import RuleSpec

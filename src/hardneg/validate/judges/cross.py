@@ -23,7 +23,7 @@ class CrossEncoderJudge:
 
     def __init__(self, model: str, name: str = "cross-encoder", batch_size: int = 64, device: str | None = None,
                  cache: bool = True, max_length: int | None = None, precision: str | None = None):
-        from hardneg.retrieve.models import load_cross_encoder, resolve_model, fingerprint
+        from hardneg.models.load import load_cross_encoder, resolve_model, fingerprint
 
         self.name, self.batch_size = name, batch_size
         self._load = lambda p: load_cross_encoder(model, device=device, precision=p)
@@ -44,7 +44,7 @@ class CrossEncoderJudge:
 
     def _check(self, queries: list[str], docs: list[str]) -> None:
         """fp32 check of a reduced precision on a sample of the first call's pairs (once per process)."""
-        from hardneg.retrieve.check import checked_scorer
+        from hardneg.models.check import checked_scorer
 
         if self._checked or not queries:
             return
@@ -60,7 +60,7 @@ class CrossEncoderJudge:
         if not queries:
             return np.zeros(0, np.float32)
 
-        from hardneg.retrieve.models import seq_length
+        from hardneg.models.load import seq_length
 
         pairs = list(zip(queries, docs))
         with seq_length(model, self.max_length):

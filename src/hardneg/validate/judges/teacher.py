@@ -12,7 +12,7 @@ class TeacherJudge:
 
     def __init__(self, model: str = "mpnet", name: str = "teacher", batch_size: int = 32, device: str | None = None,
                  show_progress: bool = False, max_length: int | None = None, precision: str | None = None):
-        from hardneg.retrieve.models import load_sentence_transformer
+        from hardneg.models.load import load_sentence_transformer
 
         self.name, self.batch_size, self.show_progress = name, batch_size, show_progress
         self._load = lambda p: load_sentence_transformer(model, device=device, precision=p)
@@ -26,7 +26,7 @@ class TeacherJudge:
 
     def _embed(self, texts: list[str], prompt: str | None, desc: str) -> np.ndarray:
         from hardneg.retrieve.cache import encode_cached
-        from hardneg.retrieve.models import seq_length
+        from hardneg.models.load import seq_length
 
         with seq_length(self.model, self.max_length):
             emb, _ = encode_cached(self.model, texts, prompt=prompt, batch_size=self.batch_size, normalize=True,
@@ -40,7 +40,7 @@ class TeacherJudge:
         uq, qi = np.unique(np.asarray(queries, dtype=object), return_inverse=True)
         ud, di = np.unique(np.asarray(docs, dtype=object), return_inverse=True)
         if not self._checked:  # fp32 check of a reduced precision, on this call's texts (scores feed rules)
-            from hardneg.retrieve.check import checked_encoder
+            from hardneg.models.check import checked_encoder
 
             self.model, self.precision = checked_encoder(self.model, self._load, list(ud), list(uq), self.batch_size)
             self._checked = True

@@ -39,7 +39,8 @@ def train(
     from hardneg.data.beir import load_beir
     from hardneg.train.data import read_groups
     from hardneg.train.losses import get_loss
-    from hardneg.checks import check_out, fail
+    from hardneg.checks import check_out
+    from hardneg.cli.common import fail
     from hardneg.train.trainer import TrainConfig, train_bi_encoder, train_cross_encoder
 
     try:  # options and the out folder before any model loads
@@ -82,7 +83,8 @@ def experiment(
     data: Optional[Path] = typer.Option(None, help="Override the config's dataset (a BEIR folder)."),
 ) -> None:
     """Train every cell of a recipe x loss x model grid alike and score each on the test split."""
-    from hardneg.checks import check_out, fail
+    from hardneg.checks import check_out
+    from hardneg.cli.common import fail
     from hardneg.train.experiment import load_config, run_experiment
 
     try:

@@ -80,7 +80,8 @@ def generate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from hardneg.generate.core import generate_dataset, load_corpus
-    from hardneg.checks import check_out, fail
+    from hardneg.checks import check_out
+    from hardneg.cli.common import fail
     from hardneg.generate.filters import parse_filters
     from hardneg.generate.prompts import make_prompt
     from hardneg.generate.run import GenConfig, sample_rows

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hardneg.retrieve import models, runtime
+from hardneg.models import runtime
+from hardneg.models import load as models
 
 
 def split_zip(tmp_path: Path, parts: int = 3) -> list[Path]:
@@ -87,7 +88,7 @@ def test_mpnet_assembles_once_into_user_cache():
 def test_load_report_filter_hides_only_the_harmless_position_ids_row():
     import logging
 
-    from hardneg.retrieve.models import _QuietLoadReport
+    from hardneg.models.load import _QuietLoadReport
 
     def rec(body: str) -> logging.LogRecord:
         msg = "BertModel LOAD REPORT from: /m\nKey | Status |  | \n----+----+--+-\n" + body + "\n\nNotes:\n- x"

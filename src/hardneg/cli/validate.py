@@ -115,7 +115,8 @@ def validate_cmd(
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     if fmt:
-        from hardneg.export import Mined, export, parse_formats
+        from hardneg.export import export, parse_formats
+        from hardneg.types import Mined
         from hardneg.export.mined import join_positives
         from hardneg.validate.step import judge_margins
 

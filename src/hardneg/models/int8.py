@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from hardneg.paths import cache_dir
-from hardneg.retrieve.runtime import INT8_FILE, ONNX_VERSION, cpu_flags, export_once
+from hardneg.models.runtime import INT8_FILE, ONNX_VERSION, cpu_flags, export_once
 
 log = logging.getLogger(__name__)
 

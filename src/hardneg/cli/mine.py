@@ -126,7 +126,7 @@ def mine(
     config: Optional[Path] = typer.Option(None, "--config", help="YAML pipeline config (as `hardneg run`); flags given here override it."),
 ) -> None:
     """Mine hard negatives for every query with a positive, and export them for training."""
-    from hardneg.checks import fail
+    from hardneg.cli.common import fail
     from hardneg.pipeline.pipeline_config import ConfigError, flags_dict, load_dict, merge
     from hardneg.pipeline.runs import mine_plan
 
@@ -167,7 +167,7 @@ def mine(
 
 def build(raw: dict, where: str):
     """The PipelineConfig of a config dict; exits 2 with one line naming `where` and the key when it is bad."""
-    from hardneg.checks import fail
+    from hardneg.cli.common import fail
     from hardneg.pipeline.pipeline_config import from_dict
 
     try:
@@ -184,7 +184,7 @@ def run_config(pcfg, overwrite: bool = False):
     """Plan (checks, out folder), run the pipeline under a progress display, print the summary table."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from hardneg.checks import fail
+    from hardneg.cli.common import fail
     from hardneg.pipeline.runner import run
     from hardneg.pipeline.runs import pipeline_plan
 
@@ -222,7 +222,7 @@ def run_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in `out` with other settings (finished steps that still apply are reused)."),
 ) -> None:
     """Run the pipeline a YAML config describes (steps already finished in its out folder are reused)."""
-    from hardneg.checks import fail
+    from hardneg.cli.common import fail
     from hardneg.pipeline.pipeline_config import load_dict
 
     try:

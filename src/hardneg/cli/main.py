@@ -71,12 +71,12 @@ def main(
 
 
 # Stage commands register here (one import each).
-from hardneg.generate.cli import generate; app.command("generate")(generate)  # noqa: E402,E702
-from hardneg.pipeline.cli import mine, run_cmd; app.command("mine")(mine); app.command("run")(run_cmd)  # noqa: E402,E702
-from hardneg.evaluate.cli import eval_command; app.command("eval")(eval_command)  # noqa: E402,E702
-from hardneg.pipeline.demo import demo; app.command("demo")(demo)  # noqa: E402,E702
-from hardneg.validate.cli import report_cmd, validate_cmd; app.command("validate")(validate_cmd); app.command("report")(report_cmd)  # noqa: E402,E702
-from hardneg.train.cli import experiment, train; app.command("train")(train); app.command("experiment")(experiment)  # noqa: E402,E702
-from hardneg.data.cli import convert; app.command("convert")(convert)  # noqa: E402,E702
-from hardneg.llm.cli import serve; app.command("serve")(serve)  # noqa: E402,E702
-from hardneg.review.cli import review_cmd; app.command("review")(review_cmd)  # noqa: E402,E702
+from hardneg.cli.generate import generate; app.command("generate")(generate)  # noqa: E402,E702
+from hardneg.cli.mine import mine, run_cmd; app.command("mine")(mine); app.command("run")(run_cmd)  # noqa: E402,E702
+from hardneg.cli.evaluate import eval_command; app.command("eval")(eval_command)  # noqa: E402,E702
+from hardneg.cli.demo import demo; app.command("demo")(demo)  # noqa: E402,E702
+from hardneg.cli.validate import report_cmd, validate_cmd; app.command("validate")(validate_cmd); app.command("report")(report_cmd)  # noqa: E402,E702
+from hardneg.cli.train import experiment, train; app.command("train")(train); app.command("experiment")(experiment)  # noqa: E402,E702
+from hardneg.cli.convert import convert; app.command("convert")(convert)  # noqa: E402,E702
+from hardneg.cli.serve import serve; app.command("serve")(serve)  # noqa: E402,E702
+from hardneg.cli.review import review_cmd; app.command("review")(review_cmd)  # noqa: E402,E702

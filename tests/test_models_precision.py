@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hardneg.paths import cache_dir
-from hardneg.retrieve import check, models, runtime
+from hardneg.models import check, runtime
+from hardneg.models import load as models
 from hardneg.retrieve.cache import setup_key
 from hardneg.retrieve.dense import DenseRetriever
 
@@ -34,7 +35,7 @@ def test_bad_precision_is_refused_with_the_choices():
 def test_auto_follows_flags_and_the_runtime_probe(monkeypatch, caplog, flags, probe, want):
     monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset(flags))
     monkeypatch.setattr(runtime, "int8_available", lambda: probe)
-    with caplog.at_level(logging.INFO, logger="hardneg.retrieve.runtime"):
+    with caplog.at_level(logging.INFO, logger="hardneg.models.runtime"):
         assert runtime.auto_precision("cpu") == want
     assert f"precision auto -> {want}" in caplog.text and sorted(flags)[0] in caplog.text
     b, p = runtime.resolve(None, "auto", "cpu")
@@ -67,7 +68,7 @@ def test_cache_keys_differ_by_precision(tiny_bert):
 
 def test_failed_check_falls_back_to_fp32_with_one_warning(tiny_bert, caplog):
     r = DenseRetriever(str(tiny_bert), precision="fp16", min_overlap=1.01, show_progress=False)
-    with caplog.at_level(logging.WARNING, logger="hardneg.retrieve.check"):
+    with caplog.at_level(logging.WARNING, logger="hardneg.models.check"):
         emb = r.encode_docs(TEXTS)
     assert r.precision == "fp32" and r.model._hardneg_precision == "fp32"
     warn = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.WARNING]
@@ -102,7 +103,7 @@ def test_int8_exports_once_and_tracks_fp32(tiny_bert, tiny_cross_encoder, caplog
     j = CrossEncoderJudge(str(tiny_cross_encoder), precision="int8", cache=False)
     s = j.score_pairs(QTEXTS, TEXTS[:6])
     assert j.precision == "int8" and s.shape == (6,) and np.all((s > 0) & (s < 1))
-    with caplog.at_level(logging.WARNING, logger="hardneg.retrieve.check"):
+    with caplog.at_level(logging.WARNING, logger="hardneg.models.check"):
         bad = CrossEncoderJudge(str(tiny_cross_encoder), precision="int8", cache=False)
         bad._checked = False
         bad.model, bad.precision = check.checked_scorer(bad.model, bad._load, QTEXTS, TEXTS[:6], bad._run, "x",

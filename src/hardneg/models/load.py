@@ -192,7 +192,7 @@ def _apply_precision(model, path: str, backend: str, precision: str):
 
         model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
     elif precision == "int8":
-        from hardneg.retrieve.int8 import to_int8
+        from hardneg.models.int8 import to_int8
 
         model = to_int8(model, fp, path)
     model._hardneg_precision = precision
@@ -204,7 +204,7 @@ def _load_st(path: str, backend: str, device: str | None, precision: str):
     from sentence_transformers import SentenceTransformer
 
     if backend == "openvino":
-        from hardneg.retrieve.runtime import load_fast
+        from hardneg.models.runtime import load_fast
 
         model = load_fast(path, backend, device, fingerprint(path) if Path(path).is_dir() else None)
     else:
@@ -220,7 +220,7 @@ def load_sentence_transformer(name: str, backend: str | None = None, device: str
     precision: auto, fp32, bf16, fp16 or int8 (None: default_precision()); see runtime.resolve. The loaded
     model carries `_hardneg_precision`.
     """
-    from hardneg.retrieve.runtime import resolve
+    from hardneg.models.runtime import resolve
 
     backend, precision = resolve(backend, precision or default_precision(), device)
     path = resolve_model(name)
@@ -241,7 +241,7 @@ def _load_ce(path: str, device: str | None, backend: str, precision: str):
 
 def load_cross_encoder(name: str, device: str | None = None, precision: str | None = None):
     """Resolve and load a sentence-transformers CrossEncoder once per process (precision as above)."""
-    from hardneg.retrieve.runtime import resolve
+    from hardneg.models.runtime import resolve
 
     backend, precision = resolve("torch", precision or default_precision(), device)
     path = resolve_model(name)

@@ -46,7 +46,8 @@ def eval_command(
     """Evaluate retrievers (nDCG, MRR, Recall, MAP via ranx) on the judged queries of one split."""
     out = table_console()
     err = Console(stderr=True)
-    from hardneg.checks import check_plot, fail
+    from hardneg.checks import check_plot
+    from hardneg.cli.common import fail
 
     try:
         metrics = metric_names(metric or default_metrics(k))
@@ -54,7 +55,7 @@ def eval_command(
         raise typer.BadParameter(str(e), param_hint="--metric") from None
     try:
         check_plot(plot)
-        from hardneg.retrieve.runtime import use_precision
+        from hardneg.models.runtime import use_precision
 
         use_precision(precision)
     except ValueError as e:

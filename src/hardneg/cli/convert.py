@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from hardneg.data.beir import LoadReport, write_beir
-from hardneg.data.errors import DataError
 from hardneg.data.load import load_data, source_kind
 
 

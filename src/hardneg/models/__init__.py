@@ -1,0 +1,1 @@
+"""Model resolution, loading, fingerprints, sequence length and runtimes (precision): below every stage."""
