@@ -60,7 +60,7 @@ def test_backend_choice(monkeypatch):
     monkeypatch.setenv("HARDNEG_BACKEND", "torch")
     assert runtime.best_backend() == "torch"
     with pytest.raises(ValueError, match="unknown encoding backend"):
-        runtime.load_fast("x", "tensorrt")
+        runtime.resolve("tensorrt", "fp32")
 
 
 @pytest.mark.skipif(not runtime.installed("openvino"), reason="openvino is not installed")

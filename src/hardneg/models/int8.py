@@ -55,7 +55,7 @@ class _Export(torch.nn.Module):
         return self.model(**{k: args[k] for k in self.names}, return_dict=True)[self.output]
 
 
-def _text_transformer(model):
+def text_transformer(model):
     """(the first module, its output name); ValueError for models int8 export does not cover."""
     first = model[0]
     out = getattr(first, "modality_config", {}).get("text", {}).get("method_output_name")
@@ -64,23 +64,28 @@ def _text_transformer(model):
     return first, out
 
 
-def _build(model, dest: Path) -> None:
-    """Export the transformer to ONNX and quantize it into dest/INT8_FILE."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    first, out = _text_transformer(model)
+def export_onnx(model, path: Path) -> None:
+    """Export the model's transformer forward (dynamic batch and length) to an fp32 ONNX file at path."""
+    first, out = text_transformer(model)
     hf = first.model.eval()
     params = inspect.signature(hf.forward).parameters
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in params]
     example = tuple(torch.ones(2, 16, dtype=torch.long) if n != "token_type_ids" else
                     torch.zeros(2, 16, dtype=torch.long) for n in names)
-    fp32 = dest / "fp32" / "model.onnx"
-    fp32.parent.mkdir()
     axes = {n: {0: "batch", 1: "seq"} for n in names}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on axis names and deprecations
-        torch.onnx.export(_Export(hf, names, out).eval(), example, str(fp32), input_names=names, output_names=[out],
+        torch.onnx.export(_Export(hf, names, out).eval(), example, str(path), input_names=names, output_names=[out],
                           dynamic_axes=axes, dynamo=True, verbose=False)
+
+
+def _build(model, dest: Path) -> None:
+    """Export the transformer to ONNX and quantize it into dest/INT8_FILE."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fp32 = dest / "fp32" / "model.onnx"
+    fp32.parent.mkdir()
+    export_onnx(model, fp32)
     import onnx
 
     graph = onnx.load(str(fp32))
@@ -97,7 +102,7 @@ def _build(model, dest: Path) -> None:
 
 def to_int8(model, fp: str, name: str):
     """Swap the model's transformer for its int8 ONNX Runtime copy (exported once per fingerprint)."""
-    first, out = _text_transformer(model)
+    first, out = text_transformer(model)
     dest = cache_dir("models", "onnx") / f"{Path(name).name}-{fp}-{ONNX_VERSION}"
     if not (dest / INT8_FILE).exists():
         log.info("exporting %s to int8 ONNX in %s (once)", name, dest)

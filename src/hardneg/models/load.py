@@ -180,14 +180,20 @@ def default_precision() -> str:
     return os.environ.get("HARDNEG_PRECISION") or "auto"
 
 
-def _apply_precision(model, path: str, backend: str, precision: str):
-    """Cast to bf16/fp16 or swap in the int8 runtime; tags the model with its fingerprint and precision."""
+def _apply_precision(model, path: str, backend: str, precision: str, auto: bool = False):
+    """Cast to bf16/fp16 or swap in the OpenVINO / ONNX Runtime copy; tags the model with its fingerprint
+    (+openvino for OpenVINO copies, so their embeddings cache apart), precision and whether `auto` chose it."""
     from hardneg.retrieve.cache import model_fingerprint
 
     if Path(path).is_dir():  # else the embedding cache hashes the loaded fp32 weights, here, before any cast
         model._hardneg_fingerprint = fingerprint(path)
     fp = model_fingerprint(model)
-    if precision in ("bf16", "fp16"):
+    if backend == "openvino":
+        from hardneg.models.openvino import to_openvino
+
+        model = to_openvino(model, fp, path, precision)
+        model._hardneg_fingerprint = f"{fp}+openvino"
+    elif precision in ("bf16", "fp16"):
         import torch
 
         model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
@@ -195,58 +201,57 @@ def _apply_precision(model, path: str, backend: str, precision: str):
         from hardneg.models.int8 import to_int8
 
         model = to_int8(model, fp, path)
-    model._hardneg_precision = precision
+    model._hardneg_precision, model._hardneg_auto = precision, auto
     return model
 
 
 @functools.lru_cache(maxsize=4)
-def _load_st(path: str, backend: str, device: str | None, precision: str):
+def _load_st(path: str, backend: str, device: str | None, precision: str, auto: bool = False):
     from sentence_transformers import SentenceTransformer
 
-    if backend == "openvino":
-        from hardneg.models.runtime import load_fast
-
-        model = load_fast(path, backend, device, fingerprint(path) if Path(path).is_dir() else None)
-    else:
-        model = SentenceTransformer(path, device="cpu" if backend == "onnx" else device)
-    return _apply_precision(model, path, backend, precision)
+    model = SentenceTransformer(path, device="cpu" if backend in ("onnx", "openvino") else device)
+    return _apply_precision(model, path, backend, precision, auto)
 
 
 def load_sentence_transformer(name: str, backend: str | None = None, device: str | None = None,
                               precision: str | None = None):
     """Resolve and load a SentenceTransformer once per process (small LRU cache).
 
-    backend: "torch", "openvino" (fp32) or "onnx"; None picks the fastest installed (runtime.best_backend).
-    precision: auto, fp32, bf16, fp16 or int8 (None: default_precision()); see runtime.resolve. The loaded
-    model carries `_hardneg_precision`.
+    backend: "torch", "openvino" or "onnx"; None: torch for fp32 (runtime.best_backend), the installed int8
+    runtime for int8. precision: auto, fp32, bf16, fp16 or int8 (None: default_precision()); see runtime.resolve.
+    The loaded model carries `_hardneg_precision` and `_hardneg_auto` (the check then also asks for speed).
     """
     from hardneg.models.runtime import resolve
 
-    backend, precision = resolve(backend, precision or default_precision(), device)
+    asked = (precision or default_precision()).lower()
+    backend, precision = resolve(backend, asked, device)
     path = resolve_model(name)
     quiet_load_reports()
     try:
-        return _load_st(path, backend, device, precision)
+        return _load_st(path, backend, device, precision, asked == "auto" and precision != "fp32")
     except OSError as e:
         raise DataError(f"cannot load model ({e}); offline runs need a local path, minilm or mpnet", name) from None
 
 
 @functools.lru_cache(maxsize=2)
-def _load_ce(path: str, device: str | None, backend: str, precision: str):
+def _load_ce(path: str, device: str | None, backend: str, precision: str, auto: bool = False):
     from sentence_transformers import CrossEncoder
 
-    return _apply_precision(CrossEncoder(path, device="cpu" if backend == "onnx" else device), path, backend,
-                            precision)
+    return _apply_precision(CrossEncoder(path, device="cpu" if backend in ("onnx", "openvino") else device), path,
+                            backend, precision, auto)
 
 
 def load_cross_encoder(name: str, device: str | None = None, precision: str | None = None):
     """Resolve and load a sentence-transformers CrossEncoder once per process (precision as above)."""
-    from hardneg.models.runtime import resolve
+    from hardneg.models.runtime import installed, resolve
 
-    backend, precision = resolve("torch", precision or default_precision(), device)
+    asked = (precision or default_precision()).lower()
+    backend, precision = resolve("torch", asked, device)
+    if backend == "openvino" and installed("onnx"):  # int8 scorers: ONNX dynamic int8 (no calibration pairs)
+        backend = "onnx"
     path = resolve_model(name)
     quiet_load_reports()
     try:
-        return _load_ce(path, device, backend, precision)
+        return _load_ce(path, device, backend, precision, asked == "auto" and precision != "fp32")
     except OSError as e:
         raise DataError(f"cannot load cross-encoder ({e}); offline runs need a local path", name) from None

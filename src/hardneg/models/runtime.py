@@ -1,9 +1,8 @@
 """Encoding runtimes and precisions for sentence-transformers models (bi-encoders and cross-encoders).
 
-A run is (backend, precision): torch at fp32/bf16/fp16, OpenVINO at fp32 (when installed), ONNX Runtime at int8
-(dynamic int8 MatMuls; graph exported once with torch.onnx, quantized with onnxruntime.quantization, kept under
-cache_dir("models", "onnx") keyed by the model fingerprint). `auto` follows the hardware; see resolve().
-OpenVINO precision is pinned to f32: on CPUs with bf16 units it would otherwise default to bf16.
+A run is (backend, precision): torch at fp32/bf16/fp16; OpenVINO at fp32 or static int8 (NNCF post-training
+quantization, models.openvino); ONNX Runtime at dynamic int8 (models.int8). Exported copies are built once
+under cache_dir("models", ...) keyed by the model fingerprint. `auto` follows the hardware; see resolve().
 """
 
 from __future__ import annotations
@@ -17,12 +16,10 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Callable
 
-from hardneg.paths import cache_dir
 
 log = logging.getLogger(__name__)
 BACKENDS = ("torch", "openvino", "onnx")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
-OV_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
 INT8_FILE = "model_int8.onnx"
 ONNX_VERSION = "v1"  # bump when the export or quantization recipe changes (part of the cached folder name)
 
@@ -49,20 +46,27 @@ def use_precision(precision: str | None) -> str | None:
 
 
 def installed(backend: str) -> bool:
-    """Whether the runtime's packages can be imported here."""
+    """Whether the runtime's packages can be imported here (openvino: OpenVINO and NNCF)."""
     if backend == "torch":
         return True
     if backend == "openvino":
-        return find_spec("openvino") is not None and find_spec("optimum") is not None \
-            and find_spec("optimum.intel") is not None
+        return find_spec("openvino") is not None and find_spec("nncf") is not None
     if backend == "onnx":
         return all(find_spec(m) is not None for m in ("onnxruntime", "onnx", "onnxscript"))
     return False
 
 
+def int8_runtime() -> str | None:
+    """The int8 runtime to use: "openvino" (static int8) if installed, else "onnx" (dynamic int8), else None.
+    Both need the torch.onnx exporter (onnx, onnxscript)."""
+    if not all(find_spec(m) is not None for m in ("onnx", "onnxscript")):
+        return None
+    return next((b for b in ("openvino", "onnx") if installed(b)), None)
+
+
 def int8_available() -> bool:
-    """Whether an int8 runtime (ONNX Runtime + the ONNX exporter) is installed: the probe `auto` uses."""
-    return installed("onnx")
+    """Whether an int8 runtime is installed: the probe `auto` uses."""
+    return int8_runtime() is not None
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,43 +90,38 @@ def _bf16_cpu(flags: frozenset[str]) -> bool:
 
 
 def best_backend() -> str:
-    """The fastest installed fp32 backend; HARDNEG_BACKEND overrides."""
-    env = os.environ.get("HARDNEG_BACKEND")
-    if env:
-        return env
-    import torch
-
-    if torch.cuda.is_available():  # a GPU beats any CPU runtime
-        return "torch"
-    return "openvino" if installed("openvino") else "torch"
+    """The fp32 backend: torch (sentence-transformers' own numerics); HARDNEG_BACKEND overrides."""
+    return os.environ.get("HARDNEG_BACKEND") or "torch"
 
 
 def auto_precision(device: str | None = None) -> str:
-    """fp16 on CUDA; bf16 on CPUs with AMX (or AVX512-bf16 and no int8 runtime); int8 on CPUs with int8
-    dot-product units (VNNI/AMX) where ONNX Runtime is installed; else fp32. The flags behind the choice are logged.
+    """fp16 on CUDA; bf16 on CPUs with AMX (or AVX512-bf16 and no int8 runtime); int8 where OpenVINO is
+    installed (static int8; kept only if the check measures it faster than fp32 and agreeing with it) or where
+    ONNX Runtime is and the CPU has int8 dot-product units (VNNI/AMX); else fp32. The flags are logged.
 
-    AVX2-only CPUs stay at fp32: there, dynamic int8 measured no faster than torch fp32 (docs/precision.md).
+    ONNX dynamic int8 on AVX2-only CPUs measured no faster than torch fp32 (docs/precision.md).
     """
     import torch
 
     if (device or "").startswith("cuda") or (device is None and torch.cuda.is_available()):
         log.info("precision auto -> fp16 (CUDA device)")
         return "fp16"
-    flags = cpu_flags()
+    flags, rt = cpu_flags(), int8_runtime()
     seen = sorted(f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c"))
-    if "amx_bf16" in flags or (_bf16_cpu(flags) and not int8_available()):
+    if "amx_bf16" in flags or (_bf16_cpu(flags) and rt is None):
         choice = "bf16"
-    elif int8_available() and any(f in flags for f in VNNI):
+    elif rt == "openvino" or (rt == "onnx" and any(f in flags for f in VNNI)):
         choice = "int8"
     else:
         choice = "fp32"
-    log.info("precision auto -> %s (CPU flags: %s; int8 runtime %s)", choice, " ".join(seen) or "none read",
-             "installed" if int8_available() else "not installed")
+    log.info("precision auto -> %s (CPU flags: %s; int8 runtime: %s)", choice, " ".join(seen) or "none read",
+             rt or "not installed")
     return choice
 
 
 def resolve(backend: str | None, precision: str | None, device: str | None = None) -> tuple[str, str]:
-    """(backend, precision) to load: int8 runs on ONNX Runtime, bf16/fp16 on torch, fp32 on the given backend.
+    """(backend, precision) to load: int8 on OpenVINO or ONNX Runtime (int8_runtime(), or the given one),
+    bf16/fp16 on torch, fp32 on the given backend (torch by default).
 
     Raises ValueError for unknown names and for int8 without its runtime (with the pip line to fix it).
     """
@@ -135,12 +134,16 @@ def resolve(backend: str | None, precision: str | None, device: str | None = Non
     if p == "int8":
         if gpu:
             raise ValueError("precision int8 runs on CPU only (use fp16 or bf16 on a GPU)")
-        if not int8_available():
-            raise ValueError("precision int8 needs ONNX Runtime (pip install onnxruntime onnx onnxscript)")
-        return "onnx", p
+        rt = backend if backend in ("openvino", "onnx") and installed(backend) else int8_runtime()
+        if rt is None:
+            raise ValueError("precision int8 needs OpenVINO or ONNX Runtime "
+                             "(pip install openvino nncf onnx onnxscript, or onnxruntime onnx onnxscript)")
+        return rt, p
     if p in ("bf16", "fp16") or gpu:
         return "torch", p
     b = backend or best_backend()
+    if b == "openvino" and not installed(b):
+        raise ValueError("backend 'openvino' is not installed (pip install openvino nncf; or use backend='torch')")
     return ("torch" if b == "onnx" else b), p
 
 
@@ -160,38 +163,3 @@ def export_once(dest: Path, marker: str, build: Callable[[Path], None]) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
-
-
-def _ov_folder(path: str, fp: str) -> Path:
-    """The exported OpenVINO copy of a local sentence-transformers folder (exported once, atomically)."""
-    from sentence_transformers import SentenceTransformer
-
-    dest = cache_dir("models", "openvino") / f"{Path(path).name}-{fp}"
-
-    def build(tmp: Path) -> None:
-        log.info("exporting %s to OpenVINO IR in %s (once)", path, dest)
-        SentenceTransformer(path, backend="openvino", device="cpu",
-                            model_kwargs={"export": True, "ov_config": OV_CONFIG}).save(str(tmp))
-
-    return export_once(dest, "openvino/openvino_model.xml", build)
-
-
-def load_fast(path: str, backend: str, device: str | None = None, fp: str | None = None):
-    """A SentenceTransformer running on OpenVINO (fp32); raises ValueError for unknown or missing backends.
-
-    fp: the model folder's fingerprint (models.fingerprint), naming the exported copy."""
-    if backend not in BACKENDS or backend == "torch":
-        raise ValueError(f"unknown encoding backend '{backend}' (valid: {', '.join(BACKENDS)})")
-    if not installed(backend):
-        raise ValueError(f"backend '{backend}' is not installed (pip install openvino optimum-intel; "
-                         f"or use backend='torch')")
-    from sentence_transformers import SentenceTransformer
-
-    ov_config = dict(OV_CONFIG)
-    ov_config["CACHE_DIR"] = str(cache_dir("models", "openvino-compiled"))
-    if Path(path).is_dir():
-        folder = _ov_folder(path, fp or "local")
-        return SentenceTransformer(str(folder), backend="openvino", device="cpu",
-                                   model_kwargs={"ov_config": ov_config})
-    return SentenceTransformer(path, backend="openvino", device="cpu",  # hub id: export at load
-                               model_kwargs={"export": True, "ov_config": ov_config})
