@@ -25,27 +25,32 @@ def test_bad_precision_is_refused_with_the_choices():
         DenseRetriever("minilm", precision="fp64")  # refused at construction, nothing loaded
 
 
-@pytest.mark.parametrize("flags,probe,want", [
-    ({"avx2", "fma"}, True, "fp32"),                       # AVX2 only: int8 measured no faster
-    ({"avx2", "avx512_vnni"}, False, "fp32"),              # VNNI but no int8 runtime installed
-    ({"avx2", "avx512_vnni"}, True, "int8"),
-    ({"avx512_bf16", "amx_bf16", "amx_int8"}, True, "bf16"),
-    ({"avx512_bf16"}, False, "bf16"),
+@pytest.mark.parametrize("flags,rt,want", [
+    ({"avx2", "fma"}, "onnx", "fp32"),                     # AVX2 only: ONNX dynamic int8 measured no faster
+    ({"avx2", "fma"}, "openvino", "int8"),                 # static int8: kept only if the check measures it faster
+    ({"avx2", "fma"}, None, "fp32"),                       # no int8 runtime installed
+    ({"avx2", "avx512_vnni"}, None, "fp32"),
+    ({"avx2", "avx512_vnni"}, "onnx", "int8"),
+    ({"avx512_bf16", "amx_bf16", "amx_int8"}, "openvino", "bf16"),
+    ({"avx512_bf16"}, None, "bf16"),
 ])
-def test_auto_follows_flags_and_the_runtime_probe(monkeypatch, caplog, flags, probe, want):
+def test_auto_follows_flags_and_the_runtime_probe(monkeypatch, caplog, flags, rt, want):
     monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset(flags))
-    monkeypatch.setattr(runtime, "int8_available", lambda: probe)
+    monkeypatch.setattr(runtime, "installed", lambda b: b == "torch" or b == rt)
     with caplog.at_level(logging.INFO, logger="hardneg.models.runtime"):
         assert runtime.auto_precision("cpu") == want
     assert f"precision auto -> {want}" in caplog.text and sorted(flags)[0] in caplog.text
+    assert f"int8 runtime: {rt or 'not installed'}" in caplog.text
     b, p = runtime.resolve(None, "auto", "cpu")
-    assert p == want and b == ("onnx" if want == "int8" else b)
+    assert p == want and b == (rt if want == "int8" else "torch")
 
 
 def test_int8_without_runtime_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(runtime, "int8_available", lambda: False)
-    with pytest.raises(ValueError, match="needs ONNX Runtime"):
+    monkeypatch.setattr(runtime, "installed", lambda b: b == "torch")
+    with pytest.raises(ValueError, match="needs OpenVINO or ONNX Runtime"):
         runtime.resolve(None, "int8", "cpu")
+    with pytest.raises(ValueError, match="backend 'openvino' is not installed"):
+        runtime.resolve("openvino", "fp32", "cpu")
     assert runtime.resolve("torch", "bf16", "cpu") == ("torch", "bf16")
     assert runtime.resolve(None, "fp16", "cuda") == ("torch", "fp16")
 
@@ -89,11 +94,11 @@ def test_passing_check_keeps_the_reduced_precision_and_reuses_the_record(tiny_be
     assert r2.precision == "fp16"
 
 
-@pytest.mark.skipif(not runtime.int8_available(), reason="onnxruntime is not installed")
+@pytest.mark.skipif(not runtime.installed("onnx"), reason="onnxruntime is not installed")
 def test_int8_exports_once_and_tracks_fp32(tiny_bert, tiny_cross_encoder, caplog):
     from hardneg.validate.judges.cross import CrossEncoderJudge
 
-    m = models.load_sentence_transformer(str(tiny_bert), precision="int8")
+    m = models.load_sentence_transformer(str(tiny_bert), backend="onnx", precision="int8")
     folders = list((cache_dir("models", "onnx")).iterdir())
     assert m._hardneg_precision == "int8" and len(folders) == 1 and (folders[0] / runtime.INT8_FILE).exists()
     ref = models.load_sentence_transformer(str(tiny_bert), backend="torch", precision="fp32")
@@ -109,6 +114,39 @@ def test_int8_exports_once_and_tracks_fp32(tiny_bert, tiny_cross_encoder, caplog
         bad.model, bad.precision = check.checked_scorer(bad.model, bad._load, QTEXTS, TEXTS[:6], bad._run, "x",
                                                         min_overlap=1.01)
     assert bad.precision == "fp32" and "int8 failed the fp32 check" in caplog.text and "max abs diff" in caplog.text
+
+
+def test_auto_drops_a_reduced_precision_that_is_not_faster(tiny_bert, monkeypatch, caplog):
+    real = check.encoder_agreement
+    monkeypatch.setattr(check, "encoder_agreement", lambda *a, **k: {**real(*a, **k), "speedup": 0.9})
+    m = models.load_sentence_transformer(str(tiny_bert), backend="torch", precision="fp16")
+    m._hardneg_auto = True  # as if `auto` had chosen fp16
+    with caplog.at_level(logging.INFO, logger="hardneg.models.check"):
+        got, p = check.checked_encoder(m, lambda q: models.load_sentence_transformer(str(tiny_bert), backend="torch",
+                                                                                     precision=q),
+                                       TEXTS, QTEXTS, min_overlap=0.0)
+    assert p == "fp32" and got._hardneg_precision == "fp32" and "0.90x fp32 speed" in caplog.text
+    m._hardneg_auto = False  # asked for by name: speed is not required
+    assert check.checked_encoder(m, lambda q: pytest.fail("fell back"), TEXTS, QTEXTS, min_overlap=0.0)[1] == "fp16"
+    rec = json.loads(next(cache_dir("precision").glob("*-fp16.json")).read_text())
+    assert rec["speedup"] == 0.9
+
+
+@pytest.mark.skipif(not runtime.installed("openvino"), reason="openvino and nncf are not installed")
+def test_openvino_int8_is_built_once_and_tracks_fp32(tiny_bert):
+    m = models.load_sentence_transformer(str(tiny_bert), backend="openvino", precision="int8")
+    folders = list(cache_dir("models", "openvino").iterdir())
+    assert m._hardneg_precision == "int8" and [f.name.split("-")[-2:] for f in folders] == [["int8", "v1"]]
+    assert m._hardneg_fingerprint.endswith("+openvino")
+    f32 = models.load_sentence_transformer(str(tiny_bert), backend="openvino", precision="fp32")
+    ref = models.load_sentence_transformer(str(tiny_bert), backend="torch", precision="fp32")
+    assert len({setup_key(x, None, True) for x in (m, f32, ref)}) == 3
+    a, b, c = (x.encode(TEXTS, normalize_embeddings=True) for x in (ref, f32, m))
+    assert float(np.min(np.sum(a * b, 1))) > 0.9999 and float(np.min(np.sum(a * c, 1))) > 0.9
+    models._load_st.cache_clear()
+    again = models.load_sentence_transformer(str(tiny_bert), backend="openvino", precision="int8")
+    np.testing.assert_array_equal(again.encode(TEXTS, normalize_embeddings=True), c)  # the cached copy
+    assert len(list(cache_dir("models", "openvino").iterdir())) == 2
 
 
 def test_cli_refuses_bad_precision_before_loading(tiny_beir, tmp_path, monkeypatch):
@@ -139,7 +177,7 @@ def test_teacher_judge_gets_the_same_check(tiny_bert, monkeypatch):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not runtime.int8_available(), reason="onnxruntime is not installed")
+@pytest.mark.skipif(not runtime.int8_available(), reason="no int8 runtime is installed")
 def test_minilm_int8_is_checked_and_recorded(minilm_path):
     r = DenseRetriever(str(minilm_path), precision="int8", min_overlap=0.0, show_progress=False)
     emb = r.encode_docs(TEXTS)
