@@ -1,12 +1,14 @@
 """Encoding speed and agreement of each precision against sentence-transformers' torch fp32, on SciFact documents.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_encode.py --docs 1000 [--precisions fp32,bf16,fp16,int8]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_encode.py --docs 1000 \
+        [--precisions bf16,fp16,onnx:int8,openvino:int8,openvino:fp32]
 
-Prints the CPU model and flags first, then per precision: encode_seconds (wall) and cpu_seconds (process CPU
+A run is PRECISION or BACKEND:PRECISION (backend torch, onnx or openvino). Prints the CPU model and flags first,
+then the load seconds of each (export and quantization included on a cold cache), then per run: encode_seconds (wall) and cpu_seconds (process CPU
 time, which a busy shared machine disturbs less), speedup and cpu_speedup against plain torch fp32
 (SentenceTransformer.encode, runs interleaved round by round), min_cosine (lowest cosine between the fp32 and
 the reduced embedding of one text) and top10_overlap (SciFact test queries searching the encoded docs).
-The embedding cache is bypassed; `--backend openvino` adds the OpenVINO fp32 runtime when installed.
+The embedding cache and the fp32 check are bypassed; runs whose runtime is missing are skipped with a line.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def timed(model, texts: list[str], batch_size: int) -> tuple[np.ndarray, float, 
 def cpu_header() -> None:
     import platform
 
-    from hardneg.models.runtime import cpu_flags, int8_available
+    from hardneg.models.runtime import cpu_flags, int8_runtime
 
     model = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
                  platform.processor())
@@ -47,7 +49,7 @@ def cpu_header() -> None:
     print(f"cpu {model}")
     print(f"cpu_flags {' '.join(flags)}")
     print(f"cores {os.cpu_count()}")
-    print(f"int8_runtime {'installed' if int8_available() else 'missing'}")
+    print(f"int8_runtime {int8_runtime() or 'missing'}")
     print(f"load_before {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -57,8 +59,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300, help="SciFact queries for the top-10 overlap")
     ap.add_argument("--data", type=Path, default=DATA, help="BEIR folder with corpus.jsonl and queries.jsonl")
     ap.add_argument("--model", default="minilm", help="minilm, mpnet or a local sentence-transformers folder")
-    ap.add_argument("--precisions", default="bf16,fp16,int8", help="precisions to compare with torch fp32")
-    ap.add_argument("--backend", default=None, help="also time this fp32 runtime (e.g. openvino)")
+    ap.add_argument("--precisions", default="bf16,fp16,onnx:int8,openvino:int8,openvino:fp32",
+                    help="runs (PRECISION or BACKEND:PRECISION) to compare with torch fp32")
     ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds (times are summed)")
     ap.add_argument("--batch-size", type=int, default=32, help="encode batch size")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
@@ -69,22 +71,21 @@ def main() -> None:
 
     from hardneg.models.check import top_overlap
     from hardneg.models.load import load_sentence_transformer, resolve_model
-    from hardneg.models.runtime import int8_available
+    from hardneg.models.runtime import installed
 
     cpu_header()
     if args.threads:
         torch.set_num_threads(args.threads)
     docs, queries = load_texts(args.data, args.docs, args.queries)
     runs = {"torch-fp32": SentenceTransformer(resolve_model(args.model), device="cpu")}
-    for p in [p for p in args.precisions.split(",") if p]:
-        if p == "int8" and not int8_available():
-            print("skip int8 (no ONNX Runtime)")
+    for run in [r for r in args.precisions.split(",") if r]:
+        backend, p = run.split(":") if ":" in run else ("torch", run)
+        if not installed(backend):
+            print(f"skip {run} ({backend} is not installed)")
             continue
         t0 = time.perf_counter()
-        runs[p] = load_sentence_transformer(args.model, precision=p)
-        print(f"load_seconds_{p} {time.perf_counter() - t0:.2f}")
-    if args.backend:
-        runs[args.backend] = load_sentence_transformer(args.model, backend=args.backend, precision="fp32")
+        runs[run] = load_sentence_transformer(args.model, backend=backend, precision=p)
+        print(f"load_seconds_{run} {time.perf_counter() - t0:.2f}")
     for m in runs.values():
         m.encode(docs[:args.batch_size], batch_size=args.batch_size)  # warm-up
     wall = {k: 0.0 for k in runs}

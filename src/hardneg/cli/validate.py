@@ -67,6 +67,7 @@ def validate_cmd(
     query_column: Optional[str] = typer.Option(None, "--query-column", help="Query column of pair files and HF sets (default: as mined)."),
     answer_column: Optional[str] = typer.Option(None, "--answer-column", help="Answer column of pair files and HF sets (default: as mined)."),
     skip_invalid: Optional[bool] = typer.Option(None, "--skip-invalid/--no-skip-invalid", help="Skip empty texts and qrels to unknown ids (default: as mined)."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="Judge models' precision: auto, fp32, bf16, fp16 or int8 (default: auto; checked against fp32)."),
 ) -> None:
     """Re-judge mined candidates, drop suspected false negatives, refill, and write an audit of every drop."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -79,6 +80,9 @@ def validate_cmd(
     from hardneg.checks import check_out, check_validation
 
     try:
+        from hardneg.models.runtime import use_precision
+
+        use_precision(precision)  # teacher and cross-encoder judges
         check_validation(judge, rule, combine, policy, drop_query, cascade, target_fn_rate, margin_judge,
                          fmt)  # every spec before any judge model loads
         check_out(run_dir, "RUN_DIR")

@@ -30,12 +30,13 @@ class EncodeShards:
     (hardneg.retrieve.cache, as the single-process engine does) and stores each shard atomically."""
 
     def __init__(self, model: str, backend: str, batch_size: int, normalize: bool, cache: str | None = None,
-                 device: str | None = None):
+                 device: str | None = None, precision: str = "fp32"):
         from hardneg.models.load import load_sentence_transformer
 
         if cache:  # the driver's cache folder (shared storage on a real cluster, else node-local)
             os.environ["HARDNEG_CACHE"] = cache
-        self.model = load_sentence_transformer(model, backend=backend, device=device, precision="fp32")  # unchecked here
+        # precision: one the driver already resolved and checked against fp32 (RayDense.index)
+        self.model = load_sentence_transformer(model, backend=backend, device=device, precision=precision)
         self.batch_size, self.normalize = batch_size, normalize
 
     def __call__(self, batch: dict) -> dict:
@@ -54,11 +55,16 @@ class EncodeShards:
 
 def encode_shards(jobs: list[tuple[str, str, str | None]], model: str, *, backend: str = "torch",
                   batch_size: int = 32, normalize: bool = True, concurrency: int = 1, gpus_per_actor: float = 0,
-                  progress: Callable[[int], None] | None = None) -> list[str]:
+                  progress: Callable[[int], None] | None = None, precision: str = "fp32") -> list[str]:
     """Encode parquet text shards, jobs = [(source, output .npy, prompt)], into float32 [rows, dim] arrays.
 
     Finished shards are skipped; one actor pool serves all jobs, each actor takes `gpus_per_actor` GPUs.
+    precision: fp32, bf16, fp16 or int8, already checked against fp32 by the caller (not auto).
     """
+    from hardneg.models.runtime import check_precision
+
+    if check_precision(precision) == "auto":
+        raise ValueError("encode_shards takes a resolved precision (fp32, bf16, fp16 or int8), not auto")
     import ray.data
 
     from hardneg.models.load import fingerprint as model_fingerprint, resolve_model
@@ -68,7 +74,8 @@ def encode_shards(jobs: list[tuple[str, str, str | None]], model: str, *, backen
     for src, p, prompt in jobs:
         st = Path(src).stat()
         key = fingerprint({"src": str(src), "size": st.st_size, "mtime": st.st_mtime_ns, "model": model_fp,
-                        "backend": backend, "prompt": prompt, "normalize": normalize})
+                        "backend": backend, "prompt": prompt, "normalize": normalize,
+                        **({"precision": precision} if precision != "fp32" else {})})
         outs.append(p)
         if is_done(p, key):
             if progress:
@@ -87,7 +94,8 @@ def encode_shards(jobs: list[tuple[str, str, str | None]], model: str, *, backen
                         compute=ray.data.ActorPoolStrategy(size=max(1, min(concurrency, len(items)))),
                         num_cpus=1, **({"num_gpus": gpus_per_actor} if gpus_per_actor else {}),
                         fn_constructor_kwargs={"model": model, "backend": backend, "batch_size": batch_size,
-                                               "normalize": normalize, "cache": os.environ.get("HARDNEG_CACHE")})
+                                               "normalize": normalize, "cache": os.environ.get("HARDNEG_CACHE"),
+                                               "precision": precision})
     for _ in ds.iter_rows():
         if progress:
             progress(1)

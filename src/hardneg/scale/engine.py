@@ -75,7 +75,8 @@ class RayDense:
         gpus = self.opts.gpus_per_actor if self.opts.gpus_per_actor is not None else (1.0 if num_gpus() else 0.0)
         conc = self.opts.concurrency or (num_gpus() if gpus else num_workers())
         return encode_shards(jobs, self.base.model_name, backend=self.base.backend, batch_size=self.base.batch_size,
-                             normalize=self.base.normalize, concurrency=conc, gpus_per_actor=gpus)
+                             normalize=self.base.normalize, concurrency=conc, gpus_per_actor=gpus,
+                             precision=self.base.precision)
 
     def index(self, corpus: Corpus) -> None:
         """Write corpus and query shards, then encode both with Ray Data model actors."""
@@ -99,6 +100,8 @@ class RayDense:
         emb = self.work / "emb"
         jobs = [(s, str(emb / f"corpus-{i:05d}.npy"), self.base.doc_prompt) for i, s in enumerate(srcs)]
         jobs += [(s, str(emb / f"queries-{i:05d}.npy"), self.base.query_prompt) for i, s in enumerate(qsrc)]
+        if self.base.precision != "fp32":  # resolve auto and check against fp32 once, here, before any actor
+            self.base.check_precision(corpus.full_texts(), list(self.queries.texts))
         paths = self._encode(jobs)  # one actor pool for documents and queries
         self.shards = shards_of(paths[:len(srcs)])
         self.q_emb = np.concatenate([np.load(p) for p in paths[len(srcs):]])[:len(self.queries)]
