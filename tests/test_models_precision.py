@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -162,6 +163,19 @@ def test_cli_refuses_bad_precision_before_loading(tiny_beir, tmp_path, monkeypat
     assert len(line) == 1 and "--precision" in line[0] and "'int4'" in line[0] and "auto, fp32, bf16, fp16, int8" in line[0]
     res = CliRunner().invoke(app, ["eval", "--data", str(tiny_beir), "--precision", "fp8"])
     assert res.exit_code == 2 and "--precision: unknown precision 'fp8'" in res.output
+    res = CliRunner().invoke(app, ["validate", str(tmp_path), "-j", "teacher:minilm", "--precision", "fp8"])
+    assert res.exit_code == 2 and "--precision: unknown precision 'fp8'" in res.output
+
+
+def test_validate_precision_reaches_the_judges(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from hardneg.cli import app
+
+    monkeypatch.setenv("HARDNEG_PRECISION", "fp32")  # restored after the test
+    CliRunner().invoke(app, ["validate", str(tmp_path / "missing"), "-j", "dup:exact", "--precision", "bf16"])
+    assert os.environ.get("HARDNEG_PRECISION") == "bf16"  # the default every judge model loads with
+    assert models.default_precision() == "bf16"
 
 
 def test_teacher_judge_gets_the_same_check(tiny_bert, monkeypatch):
