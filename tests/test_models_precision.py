@@ -198,3 +198,12 @@ def test_minilm_int8_is_checked_and_recorded(minilm_path):
     assert r.precision == "int8" and emb.shape == (len(TEXTS), 384)
     rec = json.loads(next(cache_dir("precision").glob("bi-*-int8.json")).read_text())
     assert rec["min_cosine"] > 0.95 and 0 <= rec["top10_overlap"] <= 1
+
+
+def test_ray_encoder_takes_a_resolved_precision():
+    from hardneg.scale.encode import encode_shards
+
+    with pytest.raises(ValueError, match="resolved precision"):
+        encode_shards([], "minilm", precision="auto")
+    with pytest.raises(ValueError, match="unknown precision 'int4'"):
+        encode_shards([], "minilm", precision="int4")
