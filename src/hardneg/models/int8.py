@@ -13,6 +13,7 @@ import logging
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from hardneg.paths import cache_dir
@@ -21,28 +22,42 @@ from hardneg.models.runtime import INT8_FILE, ONNX_VERSION, cpu_flags, export_on
 log = logging.getLogger(__name__)
 
 
-class OrtForward(torch.nn.Module):
-    """Stands in for the transformers model inside the sentence-transformers Transformer module."""
+class GraphForward(torch.nn.Module):
+    """Stands in for the transformers model inside the sentence-transformers Transformer module: feeds the
+    token tensors named in `inputs` to run() (an exported graph) and returns its output under output_name."""
+
+    def __init__(self, config, output_name: str, inputs: list[str]):
+        super().__init__()
+        self.config, self.output_name, self.inputs = config, output_name, inputs
+        self.register_buffer("_anchor", torch.zeros(1), persistent=False)  # gives the module a device
+
+    def run(self, feed: dict) -> np.ndarray:
+        raise NotImplementedError
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, **_) -> dict:
+        given = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+        if given["token_type_ids"] is None:
+            given["token_type_ids"] = torch.zeros_like(input_ids)
+        feed = {k: given[k].detach().cpu().numpy().astype(np.int64) for k in self.inputs}
+        return {self.output_name: torch.from_numpy(np.asarray(self.run(feed)))}
+
+
+class OrtForward(GraphForward):
+    """The transformer forward on ONNX Runtime."""
 
     def __init__(self, onnx_path: Path, config, output_name: str):
-        super().__init__()
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = torch.get_num_threads()
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-wait on shared CPUs
-        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        self.inputs = [i.name for i in self.session.get_inputs()]
-        self.config, self.output_name = config, output_name
-        self.register_buffer("_anchor", torch.zeros(1), persistent=False)  # gives the module a device
+        session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        super().__init__(config, output_name, [i.name for i in session.get_inputs()])
+        self.session = session
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, **_) -> dict:
-        given = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
-        if given["token_type_ids"] is None:
-            given["token_type_ids"] = torch.zeros_like(input_ids)
-        feed = {k: given[k].detach().cpu().numpy().astype("int64") for k in self.inputs}
-        return {self.output_name: torch.from_numpy(self.session.run(None, feed)[0])}
+    def run(self, feed: dict) -> np.ndarray:
+        return self.session.run(None, feed)[0]
 
 
 class _Export(torch.nn.Module):

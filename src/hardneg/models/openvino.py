@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hardneg.models.int8 import text_transformer, export_onnx
+from hardneg.models.int8 import GraphForward, export_onnx, text_transformer
 from hardneg.models.runtime import export_once
 from hardneg.paths import cache_dir
 
@@ -34,28 +34,20 @@ def calibration_texts() -> list[str]:
     return [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
-class OvForward(torch.nn.Module):
-    """Stands in for the transformers model inside the sentence-transformers Transformer module."""
+class OvForward(GraphForward):
+    """The transformer forward on OpenVINO (CPU plugin)."""
 
     def __init__(self, xml: Path, config, output_name: str):
-        super().__init__()
         import openvino as ov
 
-        core = ov.Core()
         opts = dict(OV_CONFIG, INFERENCE_NUM_THREADS=torch.get_num_threads(),
                     CACHE_DIR=str(cache_dir("models", "openvino-compiled")))
-        self.compiled = core.compile_model(str(xml), "CPU", opts)
-        self.inputs = [p.get_any_name() for p in self.compiled.inputs]
-        self.config, self.output_name = config, output_name
-        self.register_buffer("_anchor", torch.zeros(1), persistent=False)  # gives the module a device
+        compiled = ov.Core().compile_model(str(xml), "CPU", opts)
+        super().__init__(config, output_name, [p.get_any_name() for p in compiled.inputs])
+        self.compiled = compiled
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, **_) -> dict:
-        given = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
-        if given["token_type_ids"] is None:
-            given["token_type_ids"] = torch.zeros_like(input_ids)
-        feed = {k: given[k].detach().cpu().numpy().astype(np.int64) for k in self.inputs}
-        out = self.compiled.create_infer_request().infer(feed)
-        return {self.output_name: torch.from_numpy(np.array(out[self.compiled.outputs[0]]))}
+    def run(self, feed: dict) -> np.ndarray:
+        return self.compiled.create_infer_request().infer(feed)[self.compiled.outputs[0]]
 
 
 def _features(model, texts: list[str]) -> dict:
