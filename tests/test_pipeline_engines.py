@@ -54,7 +54,7 @@ def test_single_and_ray_engines_write_the_same_files(cluster, scifact_dir, minil
     a, b = _files(outs["single"]), _files(outs["ray"])
     assert {"flag.jsonl", "triplet.parquet", "candidates.npz", "validation/audit.parquet"} <= set(a)
     assert a.keys() == b.keys()
-    arrays = {"candidates.npz", "steps/retrieve.npz"}
+    arrays = {"candidates.npz", "steps/select.npz"}
     assert [k for k in a if a[k] != b[k] and k not in arrays] == []  # exports, audit, validated selection
     for name in arrays:  # every array equal, but the dense cosines: a sharded matmul sums in another order
         x, y = np.load(outs["single"] / name), np.load(outs["ray"] / name)

@@ -76,6 +76,8 @@ class ValidateSection:
     target_fn_rate: float | None = None
     margin_judge: str | None = None
     budget: int | None = None
+    batch_size: int | None = None  # pairs per batch for cross-encoder and LLM judges (None: each judge's own)
+    refill_margin: int | None = None  # extra candidates judged per query in the first round (None: max(2, N/2))
 
     @property
     def enabled(self) -> bool:

@@ -199,6 +199,14 @@ class RayEngine:
         return select_blocks(cands, cfg, prep, retrievers, self.work / "selected",
                              block_rows(self.opts, len(prep.queries)))
 
+    def judges(self, specs: list, options: dict) -> list:
+        """One Ray actor per judge (num_gpus 1 where the cluster has GPUs, else 0), each loading its model once;
+        validate() in the driver sends them the pairs to score."""
+        from hardneg.scale.judges import ray_judges
+
+        self._connect()
+        return ray_judges(specs, options, self.opts.gpus_per_actor)
+
     def info(self) -> dict:
         return {"engine": {"name": "ray", "shards": sum(len(d.shards) for d in self.dense),
                            "work_dir": str(self.work)}}
