@@ -163,6 +163,7 @@ class RayEngine:
     def __init__(self, opts: RayOptions | None, work: str | Path, corpus_source: str | None = None):
         self.opts, self.work, self.corpus_source = opts or RayOptions(), Path(work), corpus_source
         self.dense: list[RayDense] = []
+        self.judge_actors = 0
 
     def _connect(self) -> None:
         from hardneg.scale.cluster import connect
@@ -205,11 +206,13 @@ class RayEngine:
         from hardneg.scale.judges import ray_judges
 
         self._connect()
-        return ray_judges(specs, options, self.opts.gpus_per_actor)
+        got = ray_judges(specs, options, self.opts.gpus_per_actor)
+        self.judge_actors += len(got)
+        return got
 
     def info(self) -> dict:
         return {"engine": {"name": "ray", "shards": sum(len(d.shards) for d in self.dense),
-                           "work_dir": str(self.work)}}
+                           "judge_actors": self.judge_actors, "work_dir": str(self.work)}}
 
 
 def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_source: str | None = None,
