@@ -1,13 +1,14 @@
-"""The Ray engine: shards -> Ray Data encoding -> sharded top-k -> per-block selection (export in the driver).
+"""The Ray engine: shards -> Ray Data encoding -> sharded top-k -> per-block selection -> judge actors (export
+in the driver).
 
-It reuses the single-process steps (hardneg.pipeline.steps) and swaps in a dense retriever whose encoding
-and search run on the cluster, so exact search with the same seed gives the same negatives.
+It implements the pipeline's engine contract (hardneg.pipeline.runner.SingleEngine): the steps are the
+pipeline's, with a dense retriever whose encoding and search run on the cluster, BM25 searched in query blocks,
+selection per query block and judges in actors, so exact search with the same seed gives the same negatives.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,29 +217,21 @@ class RayEngine:
 
 
 def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_source: str | None = None,
-             progress=None, validate=None):
-    """hardneg.pipeline.mine.mine on a Ray cluster (exact search); returns a MineResult.
+             progress=None):
+    """hardneg.pipeline.run on a Ray cluster (exact search) for a MineConfig; returns the MineResult.
 
     corpus_source: the corpus file/folder to shard (streamed), else the dataset's corpus is sharded.
-    validate: mine()'s hook (dataset, candidates, selection) -> selection; it runs in the driver.
+    With config.out the run folder resumes like any pipeline run.
     """
     from hardneg.checks import check_ray
-    from hardneg.pipeline.mine import begin, finish
-    from hardneg.pipeline.steps import build_candidates
-    from hardneg.select.spec import parse_strategy
+    from hardneg.pipeline.pipeline_config import flags_dict, from_dict
+    from hardneg.pipeline.runner import run
+    from hardneg.pipeline.runs import pipeline_plan
 
-    cfg = config
-    parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
-    check_ray(cfg)
-    step = progress or (lambda stage: None)
+    check_ray(config)
+    cfg = from_dict(flags_dict(config, {"data": dataset.name}, engine="ray"))
+    cfg.show_progress = config.show_progress
     eng = RayEngine(opts, (opts and opts.work_dir) or (Path(cfg.out) / "ray" if cfg.out else "hardneg-ray"),
                     corpus_source)
-    prep, t0 = begin(dataset, cfg, step)
-    rs = eng.retrievers(cfg, prep)
-    step("retrieve")
-    cands, excluded = build_candidates(dataset, cfg, prep, rs)
-    step("select")
-    t1 = time.perf_counter()
-    sel = eng.select(cands, cfg, prep, rs)
-    prep.timings["select"] = time.perf_counter() - t1
-    return finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0, extra=eng.info())
+    planned = pipeline_plan(cfg, check_data=False) if cfg.out else ("", "new")
+    return run(cfg, dataset, progress=progress, planned=planned, engine=eng)
