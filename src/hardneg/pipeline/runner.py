@@ -21,7 +21,7 @@ from typing import Callable
 
 from hardneg.io import fingerprint, is_done, mark_done, read_done
 from hardneg.pipeline.mine import MineResult, to_mined, validation_counts, write_summary
-from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, generate, train
+from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, generate_key, generated, run_generate, train
 from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
 from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, select_step
 from hardneg.types import Candidates, Dataset, Selection
@@ -313,7 +313,7 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
             raise ValueError("generate: the generated queries are written into the run folder; give out")
         gen_key = generate_key(cfg)
         gen_done = is_done(Path(cfg.out) / "steps/generate", gen_key, [Path(cfg.out) / GENERATED])
-        dataset = _generated(cfg) if gen_done else None
+        dataset = generated(cfg) if gen_done else None
     elif dataset is None:
         from hardneg.data.load import load_data
 
@@ -335,25 +335,10 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
             ran["generate"] = "reused" if gen_done else "ran"
             if not gen_done:
                 step("generate")
-                info = generate(cfg, Path(cfg.out))
-                mark_done(Path(cfg.out) / "steps/generate", gen_key, **info)
-                dataset = _generated(cfg)
+                run_generate(cfg)
+                dataset = generated(cfg)
                 keys = step_keys(cfg, data_hash(dataset))
         return _steps(cfg, dataset, retrievers, step, keys, ran, given or Given(), engine or make_engine(cfg))
-
-
-def generate_key(cfg: PipelineConfig) -> str:
-    """The generate step's key: the corpus it reads and its own section."""
-    d = cfg.to_dict()
-    src = Path(cfg.data.path)
-    data = {"path": str(src.resolve()) if src.exists() else cfg.data.path, "skip_invalid": cfg.data.skip_invalid}
-    return fingerprint({"data": data, "generate": d["generate"]})
-
-
-def _generated(cfg: PipelineConfig) -> Dataset:
-    from hardneg.data.beir import load_beir
-
-    return load_beir(Path(cfg.out) / GENERATED, "train")
 
 
 def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys: dict[str, str],
