@@ -116,12 +116,11 @@ class RayDense:
     def search_embeddings(self, q_emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(rows int64 [Q,k], scores float32 [Q,k]) by exact sharded search on the cluster."""
         import hashlib
-        import json
 
-        from hardneg.io import done_path
+        from hardneg.io import read_done
 
         qh = hashlib.blake2b(np.ascontiguousarray(q_emb, np.float32).tobytes(), digest_size=16).hexdigest()
-        key = {"queries": qh, "docs": [json.loads(done_path(s.path).read_text())["key"] for s in self.shards]}
+        key = {"queries": qh, "docs": [read_done(s.path)["key"] for s in self.shards]}
         paths = search_sharded(q_emb, self.shards, k, self.work / "topk", block_rows=self._block_rows(), key=key)
         return load_blocks(paths)
 
