@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from hardneg.types import Corpus, Dataset, Queries
+from hardneg.types import Corpus, Queries
 from hardneg.io import write_parquet
 from hardneg.scale.encode import encode_shards, shards_of
 from hardneg.scale.search import load_blocks, search_sharded
@@ -213,24 +213,3 @@ class RayEngine:
     def info(self) -> dict:
         return {"engine": {"name": "ray", "shards": sum(len(d.shards) for d in self.dense),
                            "judge_actors": self.judge_actors, "work_dir": str(self.work)}}
-
-
-def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_source: str | None = None,
-             progress=None):
-    """hardneg.pipeline.run on a Ray cluster (exact search) for a MineConfig; returns the MineResult.
-
-    corpus_source: the corpus file/folder to shard (streamed), else the dataset's corpus is sharded.
-    With config.out the run folder resumes like any pipeline run.
-    """
-    from hardneg.checks import check_ray
-    from hardneg.pipeline.pipeline_config import flags_dict, from_dict
-    from hardneg.pipeline.runner import run
-    from hardneg.pipeline.runs import pipeline_plan
-
-    check_ray(config)
-    cfg = from_dict(flags_dict(config, {"data": dataset.name}, engine="ray"))
-    cfg.show_progress = config.show_progress
-    eng = RayEngine(opts, (opts and opts.work_dir) or (Path(cfg.out) / "ray" if cfg.out else "hardneg-ray"),
-                    corpus_source)
-    planned = pipeline_plan(cfg, check_data=False) if cfg.out else ("", "new")
-    return run(cfg, dataset, progress=progress, planned=planned, engine=eng)
