@@ -272,9 +272,14 @@ def export(ctx: Context, load: bool) -> None:
     mcfg = ctx.cfg.mine_config()
     mined = to_mined(ctx.ds, ctx.prep, ctx.cands, ctx.sel, mcfg)
     if mcfg.margin_judge and "marginmse" in parse_formats(mcfg.formats):  # labels from a judge's scores
+        from hardneg.validate.spec import margin_judge
         from hardneg.validate.step import judge_margins
 
-        mined = judge_margins(mined, mcfg.margin_judge)
+        (judge,) = ctx.engine.judges([margin_judge(mcfg.margin_judge, mcfg.formats)], {})
+        try:
+            mined = judge_margins(mined, judge)
+        finally:
+            getattr(judge, "close", lambda: None)()
     for i, fmt in enumerate(parse_formats(ctx.cfg.export.formats)):
         if i == 1:
             pause("export")

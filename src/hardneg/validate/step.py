@@ -121,13 +121,15 @@ def write_outputs(out: str | Path, res: ValidationResult, ordered: Candidates, d
     return summ
 
 
-def judge_margins(m, spec: str, **options):
+def judge_margins(m, spec, **options):
     """The Mined set with a judge's scores of its (query, positive) and (query, negative) pairs: what a
-    marginmse export takes its labels from. Teacher scores go through the embedding cache, cross-encoder
-    scores through the pair cache."""
+    marginmse export takes its labels from. `spec`: a spec string, a JudgeSpec or a ready judge with a `spec`
+    (an engine's, e.g. a Ray actor). Teacher scores go through the embedding cache, cross-encoder scores
+    through the pair cache."""
     from hardneg.validate.judges import make_judge
 
-    j = make_judge(spec, **options)
+    j = spec if hasattr(spec, "score_pairs") else make_judge(spec, **options)
+    text = spec if isinstance(spec, str) else getattr(spec, "text", "") or spec.spec.text
     out = {}
     for name, rows in (("pos", m.pos_rows), ("neg", m.neg_rows)):
         qi, ci = np.nonzero(rows >= 0)
@@ -135,7 +137,7 @@ def judge_margins(m, spec: str, **options):
         if len(qi):
             s[qi, ci] = j.score_pairs(m.queries(qi), m.texts(rows[qi, ci]))
         out[name] = s
-    return replace(m, judge_pos=out["pos"], judge_neg=out["neg"], judge=spec)
+    return replace(m, judge_pos=out["pos"], judge_neg=out["neg"], judge=text)
 
 
 def save_candidates(path: str | Path, cands: Candidates, sel: Selection | None = None, meta: dict | None = None
