@@ -59,7 +59,7 @@ def step_keys(cfg: PipelineConfig, content: str = "") -> dict[str, str]:
     ret = {k: v for k, v in d["retrieve"].items() if k not in ("engine", "ray_address")}
     s = cfg.select
     depth = cfg.retrieve.depth or ["auto", default_depth(s.strategy, s.num_negatives, 0)]
-    keys = {"retrieve": fingerprint({"data": data, "retrieve": ret, "depth": depth})}
+    keys = {"retrieve": fingerprint({"data": data, "retrieve": ret, "depth": depth, "layout": 2})}  # 2: candidates.npz
     keys["select"] = fingerprint({"after": keys["retrieve"], "select": d["select"]})
     last = keys["select"]
     if cfg.validate.enabled:
