@@ -19,7 +19,6 @@ import argparse
 import logging
 import os
 import time
-from dataclasses import replace
 
 import numpy as np
 

@@ -115,3 +115,18 @@ def test_mine_searches_deeper_when_validation_leaves_queries_short(tmp_path):
     res = mine(ds, MineConfig(retrievers=["bm25"], num_negatives=5, depth=8, validate_budget=0),
                validate=mine_step([FlagJudge()], ["abs:0.5"]))
     assert "depth_budget" not in res.summary and res.selection.still_short > 0
+
+
+def test_calibrated_relabel_rule_in_validate():
+    from test_validate_calibrate import _planted
+
+    ds, cand, judge = _planted()
+    res = validate(cand, ds, [judge], ["perc:0.5"], num_negatives=5, target_fn_rate=0.01,
+                   policy="relabel=all,drop=any")
+    rel = res.calibration["teacher"]["relabel"]
+    # held out in turn, the positive scoring 1.0 sits above the kept 0.95 one: precise at the positive's level
+    assert rel["value"] == pytest.approx(1.0) and rel["precision_curve"]["precision"][0] == 1.0, rel["reason"]
+    assert not res.relabelled.any()  # every real candidate lies below its positive
+    res = validate(cand, ds, [judge], ["perc:0.5"], num_negatives=5, target_fn_rate=0.01,
+                   policy="relabel=all,drop=any", relabel_precision=1.0)
+    assert res.calibration["teacher"]["relabel"]["value"] == pytest.approx(1.0)
