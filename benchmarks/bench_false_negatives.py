@@ -183,7 +183,13 @@ def main() -> None:
     else:
         print("skipped: cascade teacher -> cross-encoder (no cross-encoder checkpoint ships offline; pass "
               "--cross-encoder PATH)", flush=True)
-    if "relabel" in rows:
+    if "relabel" in rows:  # relabel at the positive's level (the default relabel rule), then calibrated
+        t = time.perf_counter()
+        new, _ = validate_selection(ds, cands, sel, [tj], ["perc:0.95"], policy="relabel=all,drop=any")
+        extra = new.positives if new.positives is not None else np.full((len(qids), 1), -1)
+        results.append(measure(f"{tj} perc:0.95, relabel=all,drop=any (relabel at the positive's level)", qids,
+                               new.rows, new.ranks, ds.corpus.ids, hidden, n, time.perf_counter() - t, extra))
+        print("partial", results[-1], flush=True)
         results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}, relabel=all,drop=any (relabel "
                                  f"precision {args.relabel_precision:g})", [tj], [], n, args.depth,
                                  policy="relabel=all,drop=any", relabel_precision=args.relabel_precision, **cal))
