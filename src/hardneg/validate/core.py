@@ -277,7 +277,11 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
     if any(a == "relabel" for a, _ in pol):
         relabels = {j.name: rule_map[j.name][0] if j.compares == "positives" else relabel_rule(rule_map[j.name][0])
                     for j in js}
-        if target_fn_rate is not None:
+        if target_fn_rate is None:
+            log.warning("relabelling at the known positive's level without a calibrated precision (on SciFact "
+                        "that relabelled hidden positives at a precision of 0.08); pass a target false-negative "
+                        "rate to calibrate the relabel rule")
+        else:
             from hardneg.validate.tune import tune_relabel
 
             relabels, rcal = tune_relabel(js, rule_map, relabels, cand, dataset, pos, scores, n, relabel_precision,
