@@ -15,7 +15,7 @@ from hardneg.pipeline.mine import MineResult
 
 
 @dataclass
-class Mined:
+class MinedData:
     """What hardneg.mine() returns: the mined data in memory, its summary (counts, scores, timings in seconds)."""
 
     result: MineResult
@@ -136,7 +136,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
          min_score: float | None = None, max_score: float | None = None, strategy: str | None = None,
          formats: Sequence[str] = ("triplet",), judges: Sequence[str] = (), rules: Sequence[str] = (),
          out: str | Path | None = None, overwrite: bool = False, skip_invalid: bool = False,
-         batch_size: int = 32, seed: int = 0, **options) -> Mined:
+         batch_size: int = 32, seed: int = 0, **options) -> MinedData:
     """Mine hard negatives, as `sentence_transformers.util.mine_hard_negatives(dataset, model)` does.
 
     data: a datasets.Dataset of (anchor, positive) columns, a hardneg Dataset, a BEIR folder, a pair file or a
@@ -145,7 +145,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
           with the query's best positive); `strategy` (a hardneg spec) replaces them. `judges` validate the
           negatives (as `hardneg mine --judge`). Scores are the miner's (cosine for dense models).
           Other MineConfig fields (short, depth, search, backend, prompt, ...) go in `options`.
-    Returns a Mined: `.to_dataset(format)`, `.save(dir)`, `.summary`; with `out` the files are written too
+    Returns a MinedData: `.to_dataset(format)`, `.save(dir)`, `.summary`; with `out` the files are written too
     (a folder holding another run is refused unless `overwrite`, as `hardneg mine --out`).
     """
     from hardneg.checks import check_mine
@@ -173,7 +173,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
     cols = ("query", "positive")
     if hasattr(data, "column_names") and not isinstance(data, Dataset):
         cols = (anchor_column or data.column_names[0], positive_column or data.column_names[1])
-    res = Mined(run(pcfg, ds, retrievers=ready, planned=planned), cfg, cols)
+    res = MinedData(run(pcfg, ds, retrievers=ready, planned=planned), cfg, cols)
     if not out:  # rows per format as the files would hold them
         res.summary["exported"] = {f: len(res.to_dataset(f)) for f in parse_formats(cfg.formats)}
     return res
