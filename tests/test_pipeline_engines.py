@@ -54,7 +54,7 @@ def test_single_and_ray_engines_write_the_same_files(cluster, scifact_dir, minil
     a, b = _files(outs["single"]), _files(outs["ray"])
     assert {"flag.jsonl", "triplet.parquet", "candidates.npz", "validation/audit.parquet"} <= set(a)
     assert a.keys() == b.keys()
-    arrays = {"candidates.npz", "steps/retrieve.npz"}
+    arrays = {"candidates.npz", "steps/select.npz"}
     assert [k for k in a if a[k] != b[k] and k not in arrays] == []  # exports, audit, validated selection
     for name in arrays:  # every array equal, but the dense cosines: a sharded matmul sums in another order
         x, y = np.load(outs["single"] / name), np.load(outs["ray"] / name)
@@ -66,6 +66,7 @@ def test_single_and_ray_engines_write_the_same_files(cluster, scifact_dir, minil
                 np.testing.assert_array_equal(x[k], y[k])
     s = json.loads((outs["ray"] / "summary.json").read_text())
     assert s["engine"]["name"] == "ray" and s["engine"]["shards"] >= 1 and s["validation"]["judged"] > 0
+    assert s["engine"]["judge_actors"] == 2  # the teacher and the dup judge ran in Ray actors
     assert (outs["ray"] / "ray" / "selected").is_dir()  # selection ran as Ray tasks
     assert json.loads((outs["single"] / "summary.json").read_text())["negatives"] == s["negatives"] > 0
 
@@ -84,3 +85,22 @@ def test_bm25_query_blocks_on_ray_equal_single_search(cluster, tiny_beir):
     np.testing.assert_array_equal(a.indices, b.indices)
     np.testing.assert_array_equal(a.scores, b.scores)
     assert b.name == "bm25" and b.query_ids == a.query_ids
+
+
+def test_cli_mine_on_ray_with_a_teacher_judge_writes_the_audit(cluster, scifact_dir, tmp_path, monkeypatch):
+    """`hardneg mine --engine ray --judge teacher:minilm` on a SciFact slice: the judge runs in a Ray actor and
+    the audit is written (the Ray engine once skipped validation silently)."""
+    from typer.testing import CliRunner
+
+    from hardneg.cli import app
+
+    monkeypatch.setenv("HARDNEG_CACHE", cluster)
+    data, out = scifact_slice(scifact_dir, tmp_path / "slice", n_queries=20, n_docs=100), tmp_path / "run"
+    r = CliRunner().invoke(app, ["mine", "--data", str(data), "--engine", "ray", "-r", "bm25", "-n", "3",
+                                 "--judge", "teacher:minilm", "-f", "flag", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    audit = [json.loads(x) for x in (out / "validation" / "audit.jsonl").read_text().splitlines()]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["engine"]["name"] == "ray" and s["engine"]["judge_actors"] == 1
+    assert s["validation"]["judged"] > 0 and len(audit) == s["validation"]["dropped"]
+    assert set(json.loads((out / "validation" / "summary.json").read_text())["rules"]) == {"teacher"}

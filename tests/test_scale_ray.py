@@ -15,7 +15,8 @@ from hardneg.data.beir import load_beir  # noqa: E402
 from hardneg.pipeline.config import MineConfig  # noqa: E402
 from hardneg.pipeline.mine import mine  # noqa: E402
 from hardneg.retrieve.topk import exact_topk  # noqa: E402
-from hardneg.scale.engine import RayOptions, mine_ray  # noqa: E402
+from hardneg.scale.engine import RayOptions  # noqa: E402
+from hardneg.scale.mine import mine_ray  # noqa: E402
 from hardneg.scale.search import CRASH_ENV, EmbShard, load_blocks, search_sharded  # noqa: E402
 from hardneg.io import write_npy  # noqa: E402
 
@@ -201,3 +202,31 @@ def test_cli_ray_engine_runs_the_judges(cluster, tiny_bert, tiny_beir, tmp_path)
     assert (out / "validation" / "audit.jsonl").exists() and (out / "candidates.npz").exists()
     s = json.loads((out / "summary.json").read_text())
     assert s["engine"]["name"] == "ray" and s["validation"]["judged"] > 0
+
+
+def _judged(ds, out: Path, work: Path):
+    """A pipeline run on the Ray engine with a dup judge (its Ray actor) into `out`."""
+    from hardneg.pipeline.pipeline_config import from_dict
+    from hardneg.pipeline.runner import run
+    from hardneg.pipeline.runs import pipeline_plan
+    from hardneg.scale.engine import RayEngine
+
+    cfg = from_dict({"data": {"path": ds.name}, "retrieve": {"retrievers": ["bm25"], "engine": "ray"},
+                     "select": {"num_negatives": 2}, "validate": {"judges": ["dup:jaccard:0.3:1"]},
+                     "export": {"formats": ["flag"]}, "out": str(out)})
+    return run(cfg, ds, planned=pipeline_plan(cfg, check_data=False), engine=RayEngine(RayOptions(**OPTS), work))
+
+
+def test_judge_actor_killed_is_restarted_with_the_same_output(cluster, runs, tmp_path):
+    ds = runs[0]
+    clean = _judged(ds, tmp_path / "clean", tmp_path / "w1")
+    _arm(cluster, ("judge",))
+    try:
+        hit = _judged(ds, tmp_path / "hit", tmp_path / "w2")
+    finally:
+        _disarm(cluster, ("judge",))
+    assert (cluster / "crashed-judge").exists()
+    assert hit.summary["engine"]["judge_actors"] == 1 and hit.validation["judged"] > 0
+    for f in ("flag.jsonl", "validation/audit.jsonl"):
+        assert filecmp.cmp(tmp_path / "clean" / f, tmp_path / "hit" / f, shallow=False), f
+    assert clean.validation == hit.validation

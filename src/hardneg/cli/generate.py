@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 from pathlib import Path
@@ -41,15 +40,6 @@ def summary_table(res, price: Optional[float], backend_stats: dict) -> Table:
     return t
 
 
-def _prompt_key(prompt: str, examples: Optional[Path]) -> str:
-    """The prompt as recorded for resuming: its name plus a hash of any file it reads."""
-    key = prompt
-    for f in (Path(prompt), examples):
-        if f is not None and f.is_file():
-            key += f":{f.name}:{hashlib.sha256(f.read_bytes()).hexdigest()[:16]}"
-    return key
-
-
 def generate(
     data: Path = typer.Option(..., "--data", help="BEIR folder (only corpus.jsonl[.gz] is read) or a corpus.jsonl file."),
     backend: str = typer.Option("local", help="LLM: local (SmolLM2-135M), local:gemma, local:PATH.gguf, "
@@ -79,33 +69,32 @@ def generate(
     """Generate synthetic queries (InPars/Promptagator style), filter them and write a dataset `mine` can read."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from hardneg.generate.core import generate_dataset, load_corpus
     from hardneg.checks import check_out
     from hardneg.cli.common import fail
-    from hardneg.generate.filters import parse_filters
-    from hardneg.generate.prompts import make_prompt
-    from hardneg.generate.run import GenConfig, sample_rows
-    from hardneg.llm import make_llm, parse_llm_spec
+    from hardneg.generate.core import load_corpus
+    from hardneg.generate.run import sample_rows
+    from hardneg.pipeline.model_steps import run_generate
+    from hardneg.pipeline.pipeline_config import from_dict
 
+    flags = {"backend": "--backend", "prompt": "--prompt", "filters": "--filter", "per_doc": "--per-doc",
+             "max_tokens": "--max-tokens", "checkpoint_every": "--checkpoint-every", "concurrency": "--concurrency"}
     try:
-        spec = parse_llm_spec(backend)
-        filters = parse_filters(filter_)
-        build = make_prompt(prompt, examples)
         check_out(out)
         if not data.exists():
             raise ValueError(f"--data: no such file or folder '{data}'")
+        try:  # the pipeline's generate section, every spec parsed before the model loads
+            cfg = from_dict({"data": {"path": str(data), "skip_invalid": skip_invalid}, "generate": {
+                "backend": backend, "prompt": prompt, "examples": str(examples) if examples else None,
+                "per_doc": per_doc, "sample": sample, "seed": seed, "max_tokens": max_tokens,
+                "temperature": temperature, "filters": filter_, "threads": threads,
+                "checkpoint_every": checkpoint_every, "concurrency": concurrency, "api_key_env": api_key_env}})
+        except ValueError as e:  # `generate.KEY: message` -> `--flag: message`
+            key, _, msg = str(e).partition(": ")
+            raise ValueError(f"{flags.get(key.removeprefix('generate.'), key)}: {msg}") from None
     except ValueError as e:
         fail(e)
-    temp = temperature if temperature is not None else (0.0 if per_doc == 1 else 0.8)
-    opts = {"openai": {"api_key_env": api_key_env, "concurrency": concurrency},
-            "local": {"parallel": concurrency if concurrency > 1 and temp > 0 else 1, "threads": threads or None}}.get(spec.kind, {})
     if overwrite and (out / ".generate").exists():
         shutil.rmtree(out / ".generate")
-    cfg = GenConfig(backend=backend, prompt=_prompt_key(prompt, examples),
-                    per_doc=per_doc, sample=sample, seed=seed, max_tokens=max_tokens, temperature=temp,
-                    checkpoint_every=checkpoint_every)
-    with console.status(f"loading {backend}"):
-        llm = make_llm(spec, **opts)
     cols = (TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
             TextColumn("{task.fields[tps]:.1f} tok/s"), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*cols, console=console) as bar:
@@ -118,9 +107,8 @@ def generate(
             bar.update(task, advance=docs, tps=state["tokens"] / dt)
 
         try:
-            loaded = load_corpus(data, skip_invalid)
-            bar.update(task, total=len(sample_rows(len(loaded[0]), sample, seed)))
-            res = generate_dataset(data, llm, build, cfg, out, filters, on_progress, loaded=loaded)
+            bar.update(task, total=len(sample_rows(len(load_corpus(data, skip_invalid)[0]), sample, seed)))
+            res, llm = run_generate(cfg, out, on_progress)  # the pipeline's generate step alone
         except ValueError as e:  # DataError (named file/line/field) or a run with other settings in --out
             bar.stop()
             console.print(f"[red]error:[/red] {e}", soft_wrap=True)

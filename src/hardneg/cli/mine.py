@@ -82,6 +82,17 @@ def given_flags(ctx: typer.Context, values: dict) -> dict:
     return out
 
 
+def merge(base: dict, over: dict) -> dict:
+    """`over`'s keys (two levels: section.key) on top of `base` (flags given explicitly over a file)."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for k, v in over.items():
+        if isinstance(v, dict):
+            out[k] = {**(out.get(k) or {}), **v}
+        else:
+            out[k] = v
+    return out
+
+
 def mine(
     ctx: typer.Context,
     data: Optional[str] = typer.Option(None, "--data", help="BEIR folder, pair file (jsonl/csv/parquet), saved HF dataset or dataset name."),
@@ -127,7 +138,7 @@ def mine(
 ) -> None:
     """Mine hard negatives for every query with a positive, and export them for training."""
     from hardneg.cli.common import fail
-    from hardneg.pipeline.pipeline_config import ConfigError, flags_dict, load_dict, merge
+    from hardneg.pipeline.pipeline_config import ConfigError, flags_dict, load_dict
     from hardneg.pipeline.runs import mine_plan
 
     if config is None:

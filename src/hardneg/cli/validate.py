@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -71,28 +71,40 @@ def validate_cmd(
     """Re-judge mined candidates, drop suspected false negatives, refill, and write an audit of every drop."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from hardneg.data.load import load_data
-    from hardneg.review.labels import read_review, resolve
-    from hardneg.validate.core import validate
-    from hardneg.validate.step import CANDIDATES, load_candidates, relabelled, selection_order, write_outputs
-
     from hardneg.checks import check_out, check_validation
+    from hardneg.pipeline.pipeline_config import from_dict
+    from hardneg.pipeline.runner import Given, run
+    from hardneg.review.labels import read_review, resolve
+    from hardneg.validate.step import CANDIDATES, load_run, top_selection
 
+    t0 = time.perf_counter()
     try:
         check_validation(judge, rule, combine, policy, drop_query, cascade, target_fn_rate, margin_judge,
                          fmt)  # every spec before any judge model loads
         check_out(run_dir, "RUN_DIR")
-        labels = read_review(resolve(review, run_dir)) if review else None
-        cands, sel, meta = load_candidates(run_dir / CANDIDATES)
+        if review:
+            review = resolve(review, run_dir)
+            read_review(review)
+        cands, sel, meta = load_run(run_dir)
         source = data or meta.get("data")
         if not source:
             raise ValueError(f"{run_dir / CANDIDATES}: no dataset recorded; pass --data")
-        ds = load_data(source, split or meta.get("split", "train"),
-                       query_column=query_column or meta.get("query_column", "query"),
-                       answer_column=answer_column or meta.get("answer_column", "answer"),
-                       skip_invalid=meta.get("skip_invalid", False) if skip_invalid is None else skip_invalid)
-        opts = {"cross-encoder": {"batch_size": batch_size}, "llm": {"batch_size": batch_size}}
-        t0 = time.perf_counter()
+        if sel is None or num_negatives not in (None, sel.rows.shape[1]):  # judge the candidates in miner order
+            sel = top_selection(cands, num_negatives or (sel.rows.shape[1] if sel is not None
+                                                         else int(meta.get("num_negatives", 10))))
+        cfg = from_dict({  # the run's own retrieve and select outputs, then the pipeline's validate and export steps
+            "data": {"path": str(source), "split": split or meta.get("split", "train"),
+                     "query_column": query_column or meta.get("query_column", "query"),
+                     "answer_column": answer_column or meta.get("answer_column", "answer"),
+                     "skip_invalid": meta.get("skip_invalid", False) if skip_invalid is None else skip_invalid},
+            "select": {"num_negatives": sel.rows.shape[1], "pos_score": pos_score},
+            "validate": {"judges": judge, "rules": rule, "combine": combine, "policy": policy,
+                         "drop_query": drop_query, "cascade": cascade, "target_fn_rate": target_fn_rate,
+                         "margin_judge": margin_judge, "review": str(review) if review else None,
+                         "batch_size": batch_size, "refill_margin": refill_margin},
+            "export": {"formats": fmt or ["flag"]}})
+        cfg.export.formats = list(fmt)  # no --format: the export step writes nothing
+        out = run_dir / "validation"
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console) as bar:
             task = bar.add_task("judging candidates", total=None)
@@ -100,37 +112,13 @@ def validate_cmd(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            out = run_dir / "validation"
-            ordered = cands
-            if sel is not None and num_negatives in (None, sel.rows.shape[1]):
-                ordered, _ = selection_order(cands, sel)  # the mined picks first, then the refill pool
-            n = num_negatives or (sel.rows.shape[1] if sel is not None else int(meta.get("num_negatives", 10)))
-            res = validate(ordered, ds, judge, rule, n, combine, pos_score, refill_margin, progress, opts,
-                           policy=policy, drop_query=drop_query, cascade=cascade, target_fn_rate=target_fn_rate,
-                           review=labels)
+            run(cfg, planned=("", "new"), given=Given(cands, sel, {"validate": run_dir, "export": out}, progress))
             done = next(t.completed for t in bar.tasks if t.id == task)
             bar.update(task, total=done)  # judging stops once every query holds N kept: the bar ends full
-        summ = write_outputs(run_dir, res, ordered, ds, split or meta.get("split", "train"))
+        summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     except ValueError as e:  # DataError is a ValueError: bad input, named file/line/field
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
-    if fmt:
-        from hardneg.export import export, parse_formats
-        from hardneg.types import Mined
-        from hardneg.export.mined import join_positives
-        from hardneg.validate.step import judge_margins
-
-        kept = np.ones(len(res.query_ids), bool) if sel is None else sel.keep.copy()  # as mine exported
-        keep = np.nonzero(kept & ~res.queries_dropped)[0]
-        scores = np.where(res.negatives >= 0, np.take_along_axis(ordered.scores, np.maximum(res.neg_cols, 0), 1), np.nan)
-        xr, xs = relabelled(res, ordered)
-        pr, ps = join_positives(cands.pos_rows[keep], cands.pos_scores[keep], xr[keep], xs[keep])
-        m = Mined([res.query_ids[i] for i in keep], [ds.queries.text(res.query_ids[i]) for i in keep],
-                  pr, ps, res.negatives[keep], scores[keep].astype(np.float32),
-                  ds.corpus.ids, ds.corpus.full_texts(), meta.get("scorer", ""))
-        if margin_judge and "marginmse" in parse_formats(fmt):
-            m = judge_margins(m, margin_judge)
-        export(m, out, fmt)
     console.print(summary_table(summ))
     console.print(f"wrote audit.jsonl, audit.parquet and summary.json to {out} in {time.perf_counter() - t0:.1f} s; "
                   f"next: hardneg report {run_dir}")

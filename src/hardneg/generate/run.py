@@ -48,6 +48,15 @@ class GenStats:
     seconds: float = 0.0
 
 
+def prompt_key(prompt: str, examples: Path | None = None) -> str:
+    """The prompt as recorded for resuming: its name plus a hash of any file it reads."""
+    key = prompt
+    for f in (Path(prompt), examples):
+        if f is not None and f.is_file():
+            key += f":{f.name}:{hashlib.sha256(f.read_bytes()).hexdigest()[:16]}"
+    return key
+
+
 def sample_rows(n_docs: int, sample: int, seed: int) -> np.ndarray:
     """Corpus rows to generate for: all, or `sample` rows drawn with `seed`, in corpus order."""
     if not sample or sample >= n_docs:

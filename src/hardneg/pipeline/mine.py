@@ -49,7 +49,8 @@ def to_mined(ds: Dataset, prep: Prep, cands: Candidates, sel: Selection, cfg: Mi
     extra = None if sel.positives is None else sel.positives[k]  # relabelled by validation
     pr, ps = join_positives(cands.pos_rows[k], cands.pos_scores[k], extra,
                             None if extra is None else sel.positive_scores[k])
-    return Mined([prep.queries.ids[i] for i in k], [prep.queries.texts[i] for i in k], pr, ps, sel.rows[k],
+    qids = [sel.query_ids[i] for i in k]  # the candidates' queries (a run folder's may be any subset)
+    return Mined(qids, [ds.queries.text(q) for q in qids], pr, ps, sel.rows[k],
                  sel.scores[k], ds.corpus.ids, prep.doc_texts, scorer, cfg.prompt)
 
 

@@ -7,33 +7,68 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 from hardneg.io import atomic_dir, atomic_write, read_done
 
 MODEL, EVAL, GENERATED = "model", "eval.json", "generated"
 
 
-def generate(cfg, out, progress=None) -> dict:
-    """Generate and filter queries for cfg.data.path's corpus into out/generated (a BEIR folder, `train` split).
+def generate(cfg, dest: Path, on_progress=None):
+    """Generate and filter queries for cfg.data.path's corpus into `dest` (a BEIR folder, `train` split).
 
-    Resumable on its own: finished generation shards in out/generated/.generate are reused. Returns counts.
+    Resumable on its own: finished generation shards in dest/.generate are reused (each with its done marker).
+    `on_progress(docs, tokens)` is called as documents finish. Returns (GenerateResult, the LLM backend).
     """
     from hardneg.generate.core import generate_dataset, load_corpus
     from hardneg.generate.filters import parse_filters
     from hardneg.generate.prompts import make_prompt
-    from hardneg.generate.run import GenConfig
+    from hardneg.generate.run import GenConfig, prompt_key
     from hardneg.llm import make_llm
 
     g = cfg.generate
+    examples = Path(g.examples) if g.examples else None
     temp = g.temperature if g.temperature is not None else (0.0 if g.per_doc == 1 else 0.8)
-    opts = {"local": {"threads": g.threads or None}}.get(g.llm.kind, {})
+    opts = {"openai": {"api_key_env": g.api_key_env, "concurrency": g.concurrency},
+            "local": {"parallel": g.concurrency if g.concurrency > 1 and temp > 0 else 1,
+                      "threads": g.threads or None}}.get(g.llm.kind, {})
     llm = make_llm(g.llm, **opts)
-    gen = GenConfig(backend=g.backend, prompt=g.prompt, per_doc=g.per_doc, sample=g.sample, seed=g.seed,
-                    max_tokens=g.max_tokens, temperature=temp)
+    gen = GenConfig(backend=g.backend, prompt=prompt_key(g.prompt, examples), per_doc=g.per_doc, sample=g.sample,
+                    seed=g.seed, max_tokens=g.max_tokens, temperature=temp, checkpoint_every=g.checkpoint_every)
     loaded = load_corpus(cfg.data.path, cfg.data.skip_invalid)
-    res = generate_dataset(cfg.data.path, llm, make_prompt(g.prompt), gen, out / GENERATED,
-                           parse_filters(g.filters), loaded=loaded)
-    return {"queries": res.kept, "documents": res.stats.documents}
+    res = generate_dataset(cfg.data.path, llm, make_prompt(g.prompt, examples), gen, Path(dest),
+                           parse_filters(g.filters), on_progress, loaded=loaded)
+    return res, llm
+
+
+def run_generate(cfg, dest: str | Path | None = None, on_progress=None):
+    """The generate step alone (what `hardneg generate` runs): queries into `dest` (default out/generated),
+    resumed from its finished shards; marked done in out/steps when config.out is set. Returns
+    (GenerateResult, the LLM backend)."""
+    res, llm = generate(cfg, Path(dest) if dest else Path(cfg.out) / GENERATED, on_progress)
+    if cfg.out:
+        from hardneg.io import mark_done
+
+        mark_done(Path(cfg.out) / "steps/generate", generate_key(cfg), queries=res.kept,
+                  documents=res.stats.documents)
+    return res, llm
+
+
+def generate_key(cfg) -> str:
+    """The generate step's key: the corpus it reads and its own section."""
+    from hardneg.io import fingerprint
+
+    d = cfg.to_dict()
+    src = Path(cfg.data.path)
+    data = {"path": str(src.resolve()) if src.exists() else cfg.data.path, "skip_invalid": cfg.data.skip_invalid}
+    return fingerprint({"data": data, "generate": d["generate"]})
+
+
+def generated(cfg):
+    """The generated queries of a run (out/generated) as a Dataset."""
+    from hardneg.data.beir import load_beir
+
+    return load_beir(Path(cfg.out) / GENERATED, "train")
 
 
 def train(ctx, load: bool) -> None:

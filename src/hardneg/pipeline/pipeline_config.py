@@ -76,6 +76,8 @@ class ValidateSection:
     target_fn_rate: float | None = None
     margin_judge: str | None = None
     budget: int | None = None
+    batch_size: int | None = None  # pairs per batch of cross-encoder and LLM judges; refill_margin: extra
+    refill_margin: int | None = None  # candidates judged per query in the first round (None: max(2, N/2))
 
     @property
     def enabled(self) -> bool:
@@ -105,6 +107,10 @@ class GenerateSection:
     temperature: float | None = None
     filters: list[str] = field(default_factory=list)
     threads: int = 0
+    examples: str | None = None  # JSONL of {query, document} pairs for prompt promptagator
+    checkpoint_every: int = 64  # documents per checkpoint shard; concurrency: requests (openai) or slots (local)
+    concurrency: int = 4
+    api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the API key (never logged)
     llm: LLMSpec = field(default_factory=lambda: LLMSpec("local"))
 
 
@@ -303,7 +309,8 @@ def _generate(raw, where: str) -> GenerateSection | None:
     raw = _section(GenerateSection, raw, "generate", where)
     raw.pop("llm", None)
     sec = GenerateSection(**raw)
-    for key, check in (("backend", lambda: parse_llm_spec(sec.backend)), ("prompt", lambda: make_prompt(sec.prompt)),
+    for key, check in (("backend", lambda: parse_llm_spec(sec.backend)),
+                       ("prompt", lambda: make_prompt(sec.prompt, sec.examples)),
                        ("filters", lambda: parse_filters(sec.filters))):
         try:
             got = check()
@@ -311,7 +318,7 @@ def _generate(raw, where: str) -> GenerateSection | None:
             raise _at(where, f"generate.{key}", str(e)) from None
         if key == "backend":
             sec.llm = got
-    for key in ("per_doc", "max_tokens"):
+    for key in ("per_doc", "max_tokens", "checkpoint_every", "concurrency"):
         if getattr(sec, key) < 1:
             raise _at(where, f"generate.{key}", f"must be >= 1, got {getattr(sec, key)}")
     return sec
@@ -383,14 +390,3 @@ def flags_dict(cfg: MineConfig, source: dict, judges=(), rules=(), combine: str 
                          "drop_query": cfg.drop_query, "cascade": cfg.cascade, "target_fn_rate": cfg.target_fn_rate,
                          "margin_judge": cfg.margin_judge},
             "export": {"formats": list(cfg.formats), "prompt": cfg.prompt}, "out": cfg.out}
-
-
-def merge(base: dict, over: dict) -> dict:
-    """`over`'s keys (two levels: section.key) on top of `base` (flags given explicitly over a file)."""
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
-    for k, v in over.items():
-        if isinstance(v, dict):
-            out[k] = {**(out.get(k) or {}), **v}
-        else:
-            out[k] = v
-    return out

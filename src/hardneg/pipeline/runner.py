@@ -17,15 +17,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+from typing import Callable
 
-from hardneg.types import Dataset
-from hardneg.io import fingerprint, is_done, mark_done, read_done, write_npz
+from hardneg.io import fingerprint, is_done, mark_done, read_done
 from hardneg.pipeline.mine import MineResult, to_mined, validation_counts, write_summary
-from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, generate, train
+from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, generate_key, generated, run_generate, train
 from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
 from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, select_step
-from hardneg.types import Selection
+from hardneg.types import Candidates, Dataset, Selection
 
 STEPS = ("retrieve", "select", "validate", "export", "train", "evaluate")
 PAUSE = "HARDNEG_PAUSE_AT"  # test hook: `STEP` makes that step touch $HARDNEG_PAUSE_FILE and sleep at a known point
@@ -60,7 +59,7 @@ def step_keys(cfg: PipelineConfig, content: str = "") -> dict[str, str]:
     ret = {k: v for k, v in d["retrieve"].items() if k not in ("engine", "ray_address")}
     s = cfg.select
     depth = cfg.retrieve.depth or ["auto", default_depth(s.strategy, s.num_negatives, 0)]
-    keys = {"retrieve": fingerprint({"data": data, "retrieve": ret, "depth": depth})}
+    keys = {"retrieve": fingerprint({"data": data, "retrieve": ret, "depth": depth, "layout": 2})}  # 2: candidates.npz
     keys["select"] = fingerprint({"after": keys["retrieve"], "select": d["select"]})
     last = keys["select"]
     if cfg.validate.enabled:
@@ -81,9 +80,9 @@ def outputs(step: str, cfg: PipelineConfig) -> list[str]:
     from hardneg.export.write import parse_formats
 
     if step == "retrieve":
-        return ["steps/retrieve.npz"]
-    if step == "select":
         return ["candidates.npz"]
+    if step == "select":
+        return ["steps/select.npz"]
     if step == "validate":
         return ["steps/validate.npz", "validation"]
     if step in ("train", "evaluate"):
@@ -124,6 +123,10 @@ class SingleEngine:
     def select(self, cands, cfg, prep: Prep, retrievers: list, st=None) -> Selection:
         return select_step(cands, cfg, prep, retrievers, st)
 
+    def judges(self, specs: list, options: dict) -> list:
+        """The judges validate() runs: here the specs themselves (it builds each judge once)."""
+        return list(specs)
+
     def info(self) -> dict:
         return {}
 
@@ -139,6 +142,18 @@ def make_engine(cfg: PipelineConfig):
 
 
 @dataclass
+class Given:
+    """What a front-end hands run() in place of steps: the retrieve and select outputs of an earlier run
+    (those steps are then not run), folders for a step's files (step -> folder, default config.out) and a
+    callback `on_judge(judged, total)` for validation progress. `hardneg validate RUN_DIR` uses all three."""
+
+    candidates: Candidates | None = None
+    selection: Selection | None = None
+    dirs: dict[str, Path] = field(default_factory=dict)
+    on_judge: Callable[[int, int], None] | None = None
+
+
+@dataclass
 class Context:
     """What the steps pass along: the config, the data, and each step's output."""
 
@@ -146,6 +161,7 @@ class Context:
     ds: Dataset
     prep: Prep
     engine: object
+    given: Given = field(default_factory=Given)
     ready: list | None = None
     retrievers: list | None = None
     indexed: bool = False  # the retrievers hold the corpus (the retrieve step ran in this process)
@@ -156,10 +172,15 @@ class Context:
     exported: dict = field(default_factory=dict)
     trained: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
+    result: object = None  # the ValidationResult when the validate step ran here
 
     @property
     def out(self) -> Path | None:
         return Path(self.cfg.out) if self.cfg.out else None
+
+    def dir(self, step: str) -> Path | None:
+        """Where a step writes its files (None: nowhere)."""
+        return self.given.dirs.get(step) or self.out
 
     def models(self) -> list:
         if self.retrievers is None:
@@ -173,10 +194,11 @@ def _sel_meta(sel: Selection) -> dict:
 
 
 def retrieve(ctx: Context, load: bool) -> None:
-    """Index, search and fuse: Candidates and exclusion counts (steps/retrieve.npz)."""
-    from hardneg.validate.step import load_candidates, save_candidates
+    """Index, search and fuse: Candidates and exclusion counts (candidates.npz, the one copy of them, with the
+    data source that `hardneg validate` reads back)."""
+    from hardneg.validate.step import CANDIDATES, load_candidates, save_candidates
 
-    path = ctx.out / "steps/retrieve.npz" if ctx.out else None
+    path = ctx.out / CANDIDATES if ctx.out else None
     if load:
         ctx.cands, _, meta = load_candidates(path)
         ctx.excluded = meta["excluded"]
@@ -186,17 +208,16 @@ def retrieve(ctx: Context, load: bool) -> None:
     ctx.indexed = True
     pause("retrieve")
     if path:
-        save_candidates(path, ctx.cands, meta={"excluded": ctx.excluded})
+        save_candidates(path, ctx.cands, meta={**ctx.cfg.source(), "excluded": ctx.excluded})
 
 
 def select(ctx: Context, load: bool) -> None:
-    """Choose negatives by the strategy: the Selection, saved with the candidates (candidates.npz)."""
-    from hardneg.validate.step import CANDIDATES, load_candidates, save_candidates
+    """Choose negatives by the strategy: the Selection (steps/select.npz; its queries are the candidates')."""
+    from hardneg.validate.step import SELECTED, load_selection, save_selection
 
-    path = ctx.out / CANDIDATES if ctx.out else None
+    path = ctx.out / SELECTED if ctx.out else None
     if load:
-        _, sel, meta = load_candidates(path)
-        ctx.sel = Selection(sel.query_ids, sel.rows, sel.scores, sel.ranks, sel.keep, **meta["selection"])
+        ctx.sel, _ = load_selection(path, ctx.cands.query_ids)
         return
     rs = ctx.models()
     if ctx.cfg.select.strategy.from_corpus and not ctx.indexed:  # `random` scores corpus draws with them
@@ -205,20 +226,16 @@ def select(ctx: Context, load: bool) -> None:
         ctx.indexed = True
     ctx.sel = ctx.engine.select(ctx.cands, ctx.cfg.mine_config(), ctx.prep, rs, ctx.cfg.select.strategy)
     if path:
-        save_candidates(path, ctx.cands, ctx.sel, {**ctx.cfg.source(), "selection": _sel_meta(ctx.sel)})
+        save_selection(path, ctx.sel, {"selection": _sel_meta(ctx.sel)})
 
 
 def validate(ctx: Context, load: bool) -> None:
     """Judge the picks, drop false negatives, refill (validation/ audit and steps/validate.npz)."""
-    from hardneg.validate.step import validate_selection
+    from hardneg.validate.step import load_selection, save_selection, validate_selection
 
     path = ctx.out / "steps/validate.npz" if ctx.out else None
     if load:
-        z = np.load(path, allow_pickle=False)
-        meta = json.loads(str(z["meta"]))
-        pos = {"positives": z["positives"], "positive_scores": z["positive_scores"]} if "positives" in z.files else {}
-        ctx.sel = Selection(list(ctx.sel.query_ids), z["rows"], z["scores"], z["ranks"], z["keep"],
-                            **meta["selection"], **pos)
+        ctx.sel, meta = load_selection(path, ctx.sel.query_ids)
         ctx.validation = meta["validation"]
         return
     v = ctx.cfg.validate
@@ -227,18 +244,22 @@ def validate(ctx: Context, load: bool) -> None:
         from hardneg.review.labels import read_review, resolve
 
         labels = read_review(resolve(v.review, ctx.cfg.out))
-    ctx.sel, res = validate_selection(ctx.ds, ctx.cands, ctx.sel, [j.text for j in v.judges],
-                                      [r.text for r in v.rules], v.combine, ctx.cfg.select.pos_score,
-                                      out=ctx.out, split=ctx.cfg.data.split, review=labels,
-                                      **ctx.cfg.mine_config().validate_options())
+    opts = {k: {"batch_size": v.batch_size} for k in ("cross-encoder", "llm")} if v.batch_size else {}
+    judges = ctx.engine.judges(v.judges, opts)  # specs (built in validate()) or the engine's judge objects
+    try:
+        ctx.sel, res = validate_selection(ctx.ds, ctx.cands, ctx.sel, judges, v.rules, v.combine,
+                                          ctx.cfg.select.pos_score, out=ctx.dir("validate"),
+                                          split=ctx.cfg.data.split, review=labels, judge_options=opts,
+                                          refill_margin=v.refill_margin, progress=ctx.given.on_judge,
+                                          **ctx.cfg.mine_config().validate_options())
+    finally:
+        for j in judges:
+            getattr(j, "close", lambda: None)()
+    ctx.result = res
     ctx.validation = validation_counts(res)
     pause("validate")
     if path:
-        meta = {"selection": _sel_meta(ctx.sel), "validation": ctx.validation}
-        extra = {} if ctx.sel.positives is None else {"positives": ctx.sel.positives,
-                                                        "positive_scores": ctx.sel.positive_scores}
-        write_npz(path, rows=ctx.sel.rows, scores=ctx.sel.scores, ranks=ctx.sel.ranks, keep=ctx.sel.keep,
-                  meta=np.asarray(json.dumps(meta, sort_keys=True)), **extra)
+        save_selection(path, ctx.sel, {"selection": _sel_meta(ctx.sel), "validation": ctx.validation})
 
 
 def export(ctx: Context, load: bool) -> None:
@@ -251,14 +272,19 @@ def export(ctx: Context, load: bool) -> None:
     mcfg = ctx.cfg.mine_config()
     mined = to_mined(ctx.ds, ctx.prep, ctx.cands, ctx.sel, mcfg)
     if mcfg.margin_judge and "marginmse" in parse_formats(mcfg.formats):  # labels from a judge's scores
+        from hardneg.validate.spec import margin_judge
         from hardneg.validate.step import judge_margins
 
-        mined = judge_margins(mined, mcfg.margin_judge)
+        (judge,) = ctx.engine.judges([margin_judge(mcfg.margin_judge, mcfg.formats)], {})
+        try:
+            mined = judge_margins(mined, judge)
+        finally:
+            getattr(judge, "close", lambda: None)()
     for i, fmt in enumerate(parse_formats(ctx.cfg.export.formats)):
         if i == 1:
             pause("export")
-        if ctx.out:
-            ctx.exported.update(write(mined, ctx.out, [fmt]))
+        if ctx.dir("export"):
+            ctx.exported.update(write(mined, ctx.dir("export"), [fmt]))
 
 
 MARKED = {"export": lambda c: {"exported": c.exported}, "train": lambda c: {"trained": c.trained}}  # in markers
@@ -267,13 +293,15 @@ RUNNERS = {"retrieve": retrieve, "select": select, "validate": validate, "export
 
 
 def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list | None = None, progress=None,
-        planned: tuple[str, str] | None = None, overwrite: bool = False) -> MineResult:
+        planned: tuple[str, str] | None = None, overwrite: bool = False, given: Given | None = None,
+        engine=None) -> MineResult:
     """Run the enabled steps in order, reusing finished ones in config.out; returns the MineResult.
 
     dataset: the loaded data (default: load config.data). retrievers: ready retriever objects (default: built
     from config.retrieve). planned: (fingerprint, 'new'|'resume'|'overwrite') from
     hardneg.pipeline.runs.pipeline_plan when the caller planned already. `progress(step)` is called as each
-    step starts.
+    step starts. given: outputs of steps taken from elsewhere (see Given). engine: a ready engine (default:
+    the one config.retrieve.engine names).
     """
     from hardneg.pipeline.runs import pipeline_plan
     from hardneg.rundir import claim
@@ -290,7 +318,7 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
             raise ValueError("generate: the generated queries are written into the run folder; give out")
         gen_key = generate_key(cfg)
         gen_done = is_done(Path(cfg.out) / "steps/generate", gen_key, [Path(cfg.out) / GENERATED])
-        dataset = _generated(cfg) if gen_done else None
+        dataset = generated(cfg) if gen_done else None
     elif dataset is None:
         from hardneg.data.load import load_data
 
@@ -312,37 +340,26 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
             ran["generate"] = "reused" if gen_done else "ran"
             if not gen_done:
                 step("generate")
-                info = generate(cfg, Path(cfg.out))
-                mark_done(Path(cfg.out) / "steps/generate", gen_key, **info)
-                dataset = _generated(cfg)
+                run_generate(cfg)
+                dataset = generated(cfg)
                 keys = step_keys(cfg, data_hash(dataset))
-        return _steps(cfg, dataset, retrievers, step, keys, ran)
-
-
-def generate_key(cfg: PipelineConfig) -> str:
-    """The generate step's key: the corpus it reads and its own section."""
-    d = cfg.to_dict()
-    src = Path(cfg.data.path)
-    data = {"path": str(src.resolve()) if src.exists() else cfg.data.path, "skip_invalid": cfg.data.skip_invalid}
-    return fingerprint({"data": data, "generate": d["generate"]})
-
-
-def _generated(cfg: PipelineConfig) -> Dataset:
-    from hardneg.data.beir import load_beir
-
-    return load_beir(Path(cfg.out) / GENERATED, "train")
+        return _steps(cfg, dataset, retrievers, step, keys, ran, given or Given(), engine or make_engine(cfg))
 
 
 def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys: dict[str, str],
-           ran: dict[str, str]) -> MineResult:
+           ran: dict[str, str], given: Given, engine) -> MineResult:
     from hardneg.pipeline.mine import begin
 
     prep, t0 = begin(ds, cfg.mine_config(), step)
-    ctx = Context(cfg, ds, prep, make_engine(cfg), retrievers)
+    ctx = Context(cfg, ds, prep, engine, given, retrievers)
+    ctx.cands, ctx.sel = given.candidates, given.selection
     done = finished(cfg.out, cfg, keys)
     redo = False
     for name in STEPS:
         if name not in keys:
+            continue
+        if (name == "retrieve" and given.candidates is not None) or (name == "select" and given.selection is not None):
+            ran[name] = "given"
             continue
         redo = redo or not done[name]
         step(name)

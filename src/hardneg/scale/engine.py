@@ -1,20 +1,21 @@
-"""The Ray engine: shards -> Ray Data encoding -> sharded top-k -> per-block selection (export in the driver).
+"""The Ray engine: shards -> Ray Data encoding -> sharded top-k -> per-block selection -> judge actors (export
+in the driver).
 
-It reuses the single-process steps (hardneg.pipeline.steps) and swaps in a dense retriever whose encoding
-and search run on the cluster, so exact search with the same seed gives the same negatives.
+It implements the pipeline's engine contract (hardneg.pipeline.runner.SingleEngine): the steps are the
+pipeline's, with a dense retriever whose encoding and search run on the cluster, BM25 searched in query blocks,
+selection per query block and judges in actors, so exact search with the same seed gives the same negatives.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from hardneg.types import Corpus, Dataset, Queries
+from hardneg.types import Corpus, Queries
 from hardneg.io import write_parquet
 from hardneg.scale.encode import encode_shards, shards_of
 from hardneg.scale.search import load_blocks, search_sharded
@@ -115,12 +116,11 @@ class RayDense:
     def search_embeddings(self, q_emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(rows int64 [Q,k], scores float32 [Q,k]) by exact sharded search on the cluster."""
         import hashlib
-        import json
 
-        from hardneg.io import done_path
+        from hardneg.io import read_done
 
         qh = hashlib.blake2b(np.ascontiguousarray(q_emb, np.float32).tobytes(), digest_size=16).hexdigest()
-        key = {"queries": qh, "docs": [json.loads(done_path(s.path).read_text())["key"] for s in self.shards]}
+        key = {"queries": qh, "docs": [read_done(s.path)["key"] for s in self.shards]}
         paths = search_sharded(q_emb, self.shards, k, self.work / "topk", block_rows=self._block_rows(), key=key)
         return load_blocks(paths)
 
@@ -163,6 +163,7 @@ class RayEngine:
     def __init__(self, opts: RayOptions | None, work: str | Path, corpus_source: str | None = None):
         self.opts, self.work, self.corpus_source = opts or RayOptions(), Path(work), corpus_source
         self.dense: list[RayDense] = []
+        self.judge_actors = 0
 
     def _connect(self) -> None:
         from hardneg.scale.cluster import connect
@@ -199,35 +200,16 @@ class RayEngine:
         return select_blocks(cands, cfg, prep, retrievers, self.work / "selected",
                              block_rows(self.opts, len(prep.queries)))
 
+    def judges(self, specs: list, options: dict) -> list:
+        """One Ray actor per judge (num_gpus 1 where the cluster has GPUs, else 0), each loading its model once;
+        validate() in the driver sends them the pairs to score."""
+        from hardneg.scale.judges import ray_judges
+
+        self._connect()
+        got = ray_judges(specs, options, self.opts.gpus_per_actor)
+        self.judge_actors += len(got)
+        return got
+
     def info(self) -> dict:
         return {"engine": {"name": "ray", "shards": sum(len(d.shards) for d in self.dense),
-                           "work_dir": str(self.work)}}
-
-
-def mine_ray(dataset: Dataset, config, opts: RayOptions | None = None, corpus_source: str | None = None,
-             progress=None, validate=None):
-    """hardneg.pipeline.mine.mine on a Ray cluster (exact search); returns a MineResult.
-
-    corpus_source: the corpus file/folder to shard (streamed), else the dataset's corpus is sharded.
-    validate: mine()'s hook (dataset, candidates, selection) -> selection; it runs in the driver.
-    """
-    from hardneg.checks import check_ray
-    from hardneg.pipeline.mine import begin, finish
-    from hardneg.pipeline.steps import build_candidates
-    from hardneg.select.spec import parse_strategy
-
-    cfg = config
-    parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
-    check_ray(cfg)
-    step = progress or (lambda stage: None)
-    eng = RayEngine(opts, (opts and opts.work_dir) or (Path(cfg.out) / "ray" if cfg.out else "hardneg-ray"),
-                    corpus_source)
-    prep, t0 = begin(dataset, cfg, step)
-    rs = eng.retrievers(cfg, prep)
-    step("retrieve")
-    cands, excluded = build_candidates(dataset, cfg, prep, rs)
-    step("select")
-    t1 = time.perf_counter()
-    sel = eng.select(cands, cfg, prep, rs)
-    prep.timings["select"] = time.perf_counter() - t1
-    return finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0, extra=eng.info())
+                           "judge_actors": self.judge_actors, "work_dir": str(self.work)}}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pyarrow.parquet as pq
 import ray
 
 from hardneg.scale.search import crash_once
-from hardneg.io import done_path, fingerprint, is_done, mark_done, write_parquet
+from hardneg.io import fingerprint, is_done, mark_done, read_done, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ def select_blocks(cands, cfg, prep, retrievers: list, out_dir: str | Path, block
         cb = cands.take(idx)
         path, key = str(out / f"selected-{b:05d}.parquet"), _block_key(cb, cfg)
         if is_done(path, key):
-            stats = json.loads(done_path(path).read_text())["stats"]
+            stats = read_done(path)["stats"]
             parts.append(_from_table(pq.read_table(path), stats))
             continue
         pb = dataclasses.replace(light, queries=prep.queries.subset([prep.queries.ids[i] for i in idx]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import asdict, dataclass
@@ -14,7 +13,7 @@ import pyarrow.parquet as pq
 from hardneg.data.beir import doc_rows
 from hardneg.data.errors import DataError
 from hardneg.data.jsonl import find, read_jsonl
-from hardneg.io import atomic_write
+from hardneg.io import fingerprint, is_done, mark_done, read_done
 from hardneg.types import Corpus
 from hardneg.io import write_parquet
 
@@ -102,17 +101,17 @@ def _iter_docs(files: list[Path]):
 
 def write_shards(source: str | Path, out_dir: str | Path, shard_rows: int,
                  skip_invalid: bool = False) -> list[Shard]:
-    """Stream the corpus into parquet shards of `shard_rows` rows under out_dir; reuse a finished
-    split (manifest.json) of the same source and shard size."""
+    """Stream the corpus into parquet shards of `shard_rows` rows under out_dir; reuse a finished split of the
+    same source and shard size (its done marker, out_dir/shards.done, lists the shards)."""
     files = corpus_source(source)
     out = Path(out_dir)
-    key = {"files": [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
-           "shard_rows": shard_rows, "skip_invalid": skip_invalid}
-    manifest = out / "manifest.json"
-    if manifest.exists():
-        m = json.loads(manifest.read_text())
-        if m.get("key") == key:
-            return [Shard(**s) for s in m["shards"]]
+    key = fingerprint({"files": [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
+                       "shard_rows": shard_rows, "skip_invalid": skip_invalid})
+    marker = out / "shards"
+    info = read_done(marker)
+    if info is not None:
+        if is_done(marker, key, [s["path"] for s in info.get("shards", [])]):
+            return [Shard(**s) for s in info["shards"]]
         log.info("corpus shards in %s are stale; rewriting", out)
     shards: list[Shard] = []
     buf: dict[str, list[str]] = {"_id": [], "title": [], "text": []}
@@ -141,8 +140,7 @@ def write_shards(source: str | Path, out_dir: str | Path, shard_rows: int,
         flush()
     if skipped:
         log.warning("skipped %d empty documents", skipped)
-    with atomic_write(manifest) as fh:
-        json.dump({"key": key, "shards": [asdict(s) for s in shards]}, fh)
+    mark_done(marker, key, shards=[asdict(s) for s in shards])
     return shards
 
 

@@ -17,7 +17,8 @@ from hardneg.review.labels import review_codes
 from hardneg.types import Candidates
 from hardneg.validate import rules as R
 from hardneg.validate.judges import Judge, make_judge
-from hardneg.validate.spec import COMBINE, RuleSpec, default_rule, parse_judge, parse_policy, parse_rule
+from hardneg.validate.spec import (COMBINE, JudgeSpec, RuleSpec, default_rule, parse_judge, parse_policy,
+                                   parse_rule)
 
 KEEP, DROP, RELABEL = 0, 1, 2
 ACTION_NAMES = {DROP: "drop", RELABEL: "relabel"}
@@ -107,38 +108,50 @@ def doc_texts(corpus: Corpus, rows: np.ndarray) -> list[str]:
     return [f"{corpus.titles[r]} {corpus.texts[r]}" if corpus.titles[r] else corpus.texts[r] for r in rows]
 
 
-def build_judges(specs: Sequence[str | Judge], **options) -> list[Judge]:
-    """Judges from specs (or ready objects); a kind that repeats gets a suffix: teacher, teacher_2."""
-    out: list[Judge] = []
+def judge_specs(judges: Sequence) -> list[JudgeSpec | None]:
+    """Each judge's parsed spec: strings parsed here (once, at the API edge), JudgeSpecs as given, a ready
+    judge object's `spec` attribute if it has one (e.g. a Ray actor proxy), else None."""
+    return [parse_judge(s) if isinstance(s, str) else s if isinstance(s, JudgeSpec) else getattr(s, "spec", None)
+            for s in judges]
+
+
+def judge_names(judges: Sequence) -> list[str]:
+    """Column names of judges (specs or objects): the kind, with a suffix when a kind repeats (teacher_2)."""
     seen: dict[str, int] = {}
-    for s in specs:
+    out = []
+    for s in judges:
         base = parse_judge(s).name if isinstance(s, str) else s.name
         seen[base] = seen.get(base, 0) + 1
-        name = base if seen[base] == 1 else f"{base}_{seen[base]}"
-        if isinstance(s, str):
-            out.append(make_judge(s, name=name, **options.get(parse_judge(s).kind, {})))
-        else:
-            out.append(s)
+        out.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
     return out
 
 
+def build_judges(specs: Sequence[str | JudgeSpec | Judge], **options) -> list[Judge]:
+    """Judges from specs (or ready objects, kept as they are); a kind that repeats gets a suffix: teacher,
+    teacher_2. `options`: kind -> keyword arguments of that kind's judge."""
+    parsed = judge_specs(specs)
+    names = judge_names([p if isinstance(s, (str, JudgeSpec)) else s for s, p in zip(specs, parsed)])
+    return [make_judge(p, name=name, **options.get(p.kind, {})) if isinstance(s, (str, JudgeSpec)) else s
+            for s, p, name in zip(specs, parsed, names)]
+
+
 def assign_rules(judges: Sequence[Judge], rules: Sequence[str | RuleSpec],
-                 specs: Sequence[str] = ()) -> dict[str, list[RuleSpec]]:
+                 specs: Sequence[JudgeSpec | None] = ()) -> dict[str, list[RuleSpec]]:
     """Rules per judge: those naming it (by name or spec), else the unnamed ones (not for dup), else its default."""
     parsed = [parse_rule(r) if isinstance(r, str) else r for r in rules]
-    names = {j.name for j in judges} | {s for s in specs if s}
+    names = {j.name for j in judges} | {s.text for s in specs if s}
     for r in parsed:
         if r.judge and r.judge not in names:
             raise ValueError(f"rule '{r.text}' names judge '{r.judge}', but the judges are {sorted(j.name for j in judges)}")
     out = {}
     for i, j in enumerate(judges):
-        spec = specs[i] if i < len(specs) else ""
-        mine = [r for r in parsed if r.judge and r.judge in (j.name, spec or j.name)]
+        spec = specs[i] if i < len(specs) else None
+        mine = [r for r in parsed if r.judge and r.judge in (j.name, spec.text if spec else j.name)]
         if not mine and j.compares != "positives":
             mine = [r for r in parsed if not r.judge]
         if not mine:
             if spec:
-                mine = [default_rule(parse_judge(spec))]
+                mine = [default_rule(spec)]
             elif j.compares == "positives":  # a ready-made near-duplicate judge: its own threshold
                 thr = float(getattr(j, "threshold", 1.0))
                 mine = [RuleSpec("abs", thr - 1e-6, text=f"abs:{thr:g}")]
@@ -179,12 +192,12 @@ def _positive_scores(judge: Judge, ds: Dataset, cand: Candidates, q_texts: list[
     return out
 
 
-def cascade_order(js: Sequence[Judge], specs: Sequence[str]) -> list[int]:
+def cascade_order(js: Sequence[Judge], specs: Sequence[JudgeSpec | None]) -> list[int]:
     """Judge indices from cheap to expensive (dup, teacher, cross-encoder, llm); ready-made judges: dup-like
     (compares positives) first, the others in the order given."""
     def cost(i: int) -> int:
         if i < len(specs) and specs[i]:
-            return COST[parse_judge(specs[i]).kind]
+            return COST[specs[i].kind]
         return 0 if js[i].compares == "positives" else 1
     return sorted(range(len(js)), key=lambda i: (cost(i), i))
 
@@ -213,7 +226,7 @@ def decide(votes: np.ndarray, answered: np.ndarray, judged: np.ndarray, policy,
     return act
 
 
-def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Judge],
+def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | JudgeSpec | Judge],
              rules: Sequence[str | RuleSpec] = (), num_negatives: int = 10, combine: str = "any",
              pos_agg: str = "min", refill_margin: int | None = None,
              progress: Callable[[int, int], None] | None = None, judge_options: dict | None = None,
@@ -238,8 +251,8 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
     pol = parse_policy(policy, combine) if policy is None or isinstance(policy, str) else tuple(policy)
     if drop_query is not None and not 0.0 < drop_query <= 1.0:
         raise ValueError(f"drop-query must be a share in (0, 1], not {drop_query}")
-    specs = [s if isinstance(s, str) else "" for s in judges]  # "" = a ready-made judge object
-    js = build_judges(judges, **(judge_options or {}))
+    specs = judge_specs(judges)  # None = a ready-made judge object without a spec
+    js = build_judges([p if isinstance(s, str) else s for s, p in zip(judges, specs)], **(judge_options or {}))
     if not js:
         raise ValueError("validation needs at least one judge")
     rule_map = assign_rules(js, rules, specs)

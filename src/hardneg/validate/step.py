@@ -121,13 +121,15 @@ def write_outputs(out: str | Path, res: ValidationResult, ordered: Candidates, d
     return summ
 
 
-def judge_margins(m, spec: str, **options):
+def judge_margins(m, spec, **options):
     """The Mined set with a judge's scores of its (query, positive) and (query, negative) pairs: what a
-    marginmse export takes its labels from. Teacher scores go through the embedding cache, cross-encoder
-    scores through the pair cache."""
+    marginmse export takes its labels from. `spec`: a spec string, a JudgeSpec or a ready judge with a `spec`
+    (an engine's, e.g. a Ray actor). Teacher scores go through the embedding cache, cross-encoder scores
+    through the pair cache."""
     from hardneg.validate.judges import make_judge
 
-    j = make_judge(spec, **options)
+    j = spec if hasattr(spec, "score_pairs") else make_judge(spec, **options)
+    text = spec if isinstance(spec, str) else getattr(spec, "text", "") or spec.spec.text
     out = {}
     for name, rows in (("pos", m.pos_rows), ("neg", m.neg_rows)):
         qi, ci = np.nonzero(rows >= 0)
@@ -135,7 +137,7 @@ def judge_margins(m, spec: str, **options):
         if len(qi):
             s[qi, ci] = j.score_pairs(m.queries(qi), m.texts(rows[qi, ci]))
         out[name] = s
-    return replace(m, judge_pos=out["pos"], judge_neg=out["neg"], judge=spec)
+    return replace(m, judge_pos=out["pos"], judge_neg=out["neg"], judge=text)
 
 
 def save_candidates(path: str | Path, cands: Candidates, sel: Selection | None = None, meta: dict | None = None
@@ -178,6 +180,53 @@ def load_candidates(path: str | Path) -> tuple[Candidates, Selection | None, dic
         sel = Selection(list(cands.query_ids), z["sel_rows"], z["sel_scores"], z["sel_ranks"], keep)
     meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
     return cands, sel, meta
+
+
+def save_selection(path: str | Path, sel: Selection, meta: dict | None = None) -> Path:
+    """A Selection (rows, scores, ranks, keep, relabelled positives if any) as one .npz, atomically; the query
+    ids are the candidates' (candidates.npz), `meta` is stored as JSON."""
+    extra = {} if sel.positives is None else {"positives": sel.positives, "positive_scores": sel.positive_scores}
+    return write_npz(path, rows=sel.rows, scores=sel.scores, ranks=sel.ranks, keep=sel.keep,
+                     meta=np.asarray(json.dumps(meta or {}, sort_keys=True)), **extra)
+
+
+def load_selection(path: str | Path, query_ids: list[str], stats: dict | None = None) -> tuple[Selection, dict]:
+    """(Selection, meta) from a file written by save_selection; `stats` (skipped, short, ...) default to
+    meta["selection"]."""
+    path = Path(path)
+    try:
+        z = np.load(path, allow_pickle=False)
+        meta = json.loads(str(z["meta"]))
+    except (OSError, ValueError, KeyError) as e:
+        raise DataError(f"not a selection file ({e})", path) from None
+    pos = {"positives": z["positives"], "positive_scores": z["positive_scores"]} if "positives" in z.files else {}
+    sel = Selection(list(query_ids), z["rows"], z["scores"], z["ranks"], z["keep"],
+                    **(stats if stats is not None else meta.get("selection", {})), **pos)
+    return sel, meta
+
+
+SELECTED = "steps/select.npz"  # the selection before validation (the pipeline's select step)
+
+
+def load_run(run_dir: str | Path) -> tuple[Candidates, Selection | None, dict]:
+    """(Candidates, the selection before validation or None, meta) of a run folder: candidates.npz, and the
+    selection from steps/select.npz (or from candidates.npz when it holds one, as save_candidates can)."""
+    run_dir = Path(run_dir)
+    cands, sel, meta = load_candidates(run_dir / CANDIDATES)
+    if sel is None and (run_dir / SELECTED).exists():
+        sel, _ = load_selection(run_dir / SELECTED, cands.query_ids)
+    return cands, sel, meta
+
+
+def top_selection(cands: Candidates, n: int) -> Selection:
+    """The first n candidates of each query, in miner order (what validation judges without a selection)."""
+    rows = np.full((len(cands.query_ids), n), -1, np.int64)
+    scores = np.full(rows.shape, np.nan, np.float32)
+    w = min(n, cands.rows.shape[1])
+    rows[:, :w], scores[:, :w] = cands.rows[:, :w], cands.scores[:, :w]
+    ok = rows >= 0
+    return Selection(list(cands.query_ids), rows, np.where(ok, scores, np.nan).astype(np.float32),
+                     np.where(ok, np.arange(1, n + 1)[None, :], 0).astype(np.int32), np.ones(len(rows), bool))
 
 
 def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any", pos_agg: str = "min",
