@@ -19,7 +19,6 @@ import argparse
 import logging
 import os
 import time
-from dataclasses import replace
 
 import numpy as np
 
@@ -47,11 +46,13 @@ def measure(name: str, qids: list[str], rows: np.ndarray, ranks: np.ndarray, doc
     fn = sum(doc_ids[r] in hidden[q] for q, rr in zip(qids, rows) for r in rr if r >= 0)
     out = {"setting": name, "fn_share": fn / max(ok.sum(), 1), "fn": int(fn), "negatives": int(ok.sum()),
            "full": float((ok.sum(1) >= n).mean()), "rank": float(ranks[ok & (ranks > 0)].mean()), "secs": secs,
-           "relabel_prec": float("nan"), "relabelled": 0}
+           "relabel_prec": float("nan"), "relabel_rec": float("nan"), "relabelled": 0}
     if extra is not None:  # relabelled rows [Q, R]
         rel = [(q, r) for q, rr in zip(qids, extra) for r in rr if r >= 0]
+        hit = sum(doc_ids[r] in hidden[q] for q, r in rel)
         out["relabelled"] = len(rel)
-        out["relabel_prec"] = sum(doc_ids[r] in hidden[q] for q, r in rel) / max(len(rel), 1)
+        out["relabel_prec"] = hit / max(len(rel), 1)
+        out["relabel_rec"] = hit / max(sum(len(hidden[q]) for q in qids), 1)
     return out
 
 
@@ -88,7 +89,7 @@ def cross_fit(args, name: str, judges: list[str], rules: list[str], n: int, dept
     from hardneg.validate.step import validate_selection
 
     _, hidden, multi = hidden_dataset(args.data, args.split)
-    parts, secs, values = [], 0.0, []
+    parts, secs, values, scored = [], 0.0, [], {}
     for f in (0, 1):
         reveal = {q for i, q in enumerate(multi) if i % 2 != f}
         ds, _, _ = hidden_dataset(args.data, args.split, reveal)
@@ -96,9 +97,15 @@ def cross_fit(args, name: str, judges: list[str], rules: list[str], n: int, dept
         t = time.perf_counter()
         new, vres = validate_selection(ds, res.candidates, res.selection, judges, rules, split=args.split, **opts)
         secs += time.perf_counter() - t
-        values.append({j: c.get("value") for j, c in vres.calibration.items()})
+        values.append({j: c.get("value") for j, c in vres.calibration.items()}
+                      | {f"{j}.relabel": c["relabel"].get("value") for j, c in vres.calibration.items()
+                         if "relabel" in c})
+        for j, v in vres.scored.items():
+            scored[j] = scored.get(j, 0) + v
         idx = np.array([i for i, q in enumerate(new.query_ids) if q not in reveal])
         extra = None if new.positives is None else new.positives[idx]
+        if extra is None and "relabel" in str(opts.get("policy")):
+            extra = np.full((len(idx), 1), -1)  # nothing relabelled
         parts.append((idx, new, extra))
         print(f"fold {f} {name}: calibration {[(j, c.get('value'), c['reason']) for j, c in vres.calibration.items()]}",
               flush=True)
@@ -112,7 +119,7 @@ def cross_fit(args, name: str, judges: list[str], rules: list[str], n: int, dept
                                 else np.full((len(idx), w), -1) for idx, _, e in parts])
     ds_full = hidden_dataset(args.data, args.split)[0]
     r = measure(name, qids, rows, ranks, ds_full.corpus.ids, hidden, n, secs, extra)
-    r["values"] = values
+    r["values"], r["scored"] = values, scored
     return r
 
 
@@ -126,10 +133,14 @@ def main() -> None:
     ap.add_argument("--teacher", default="teacher:mpnet:256", help="teacher judge spec")
     ap.add_argument("--cross-encoder", default=None, help="cross-encoder checkpoint for the cascade row")
     ap.add_argument("--band", type=float, default=0.05, help="cascade band around the teacher's cut (perc units)")
+    ap.add_argument("--relabel-precision", type=float, default=0.9, help="relabel precision the relabel row "
+                    "calibrates to")
     ap.add_argument("--with-llm", action="store_true", help="also run llm:local settings (slow on CPU)")
     ap.add_argument("--skip-llm", action="store_true", help="LLM settings are skipped unless --with-llm (accepted "
                     "for older command lines)")
     ap.add_argument("--with-st", action="store_true", help="also run the ST reference (re-encodes the corpus)")
+    ap.add_argument("--rows", default="none,fixed,calibrated,cascade,relabel",
+                    help="comma-separated rows to run (none, fixed, calibrated, cascade, relabel)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from rich.console import Console
@@ -151,42 +162,58 @@ def main() -> None:
     fixed = [("dup:jaccard:0.8", ["dup:jaccard:0.8"], []), (f"{tj} perc:0.95", [tj], ["perc:0.95"])]
     if args.with_llm:
         fixed.append(("llm:local (SmolLM2) abs:0.5", ["llm:local"], ["abs:0.5"]))
-    for name, judges, rules in fixed:
+    rows = set(args.rows.split(","))
+    for name, judges, rules in fixed if "fixed" in rows else []:
         t = time.perf_counter()
         new, _ = validate_selection(ds, cands, sel, judges, rules)
         results.append(measure(name, qids, new.rows, new.ranks, ds.corpus.ids, hidden, n, time.perf_counter() - t))
         print("partial", results[-1], flush=True)
     cal = {"target_fn_rate": args.target}
-    results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}", [tj], [], n, args.depth, **cal))
-    print("partial", results[-1], flush=True)
-    if args.cross_encoder:
+    if "calibrated" in rows:
+        results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}", [tj], [], n, args.depth, **cal))
+        print("partial", results[-1], flush=True)
+    if "cascade" not in rows:
+        pass
+    elif args.cross_encoder:
         ce = f"cross-encoder:{args.cross_encoder}"
-        r = cross_fit(args, f"cascade {tj} -> {ce} (band {args.band:g})", [tj, ce], [], n, args.depth,
-                      cascade=args.band, **cal)
+        r = cross_fit(args, f"cascade {tj} -> cross-encoder (band {args.band:g}, drop=all)", [tj, ce], [], n,
+                      args.depth, cascade=args.band, combine="all", **cal)
         results.append(r)
         print("partial", r, flush=True)
     else:
         print("skipped: cascade teacher -> cross-encoder (no cross-encoder checkpoint ships offline; pass "
               "--cross-encoder PATH)", flush=True)
-    results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}, relabel", [tj], [], n, args.depth,
-                             policy="relabel=any", **cal))
-    print("partial", results[-1], flush=True)
+    if "relabel" in rows:  # relabel at the positive's level (the default relabel rule), then calibrated
+        t = time.perf_counter()
+        new, _ = validate_selection(ds, cands, sel, [tj], ["perc:0.95"], policy="relabel=all,drop=any")
+        extra = new.positives if new.positives is not None else np.full((len(qids), 1), -1)
+        results.append(measure(f"{tj} perc:0.95, relabel=all,drop=any (relabel at the positive's level)", qids,
+                               new.rows, new.ranks, ds.corpus.ids, hidden, n, time.perf_counter() - t, extra))
+        print("partial", results[-1], flush=True)
+        results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}, relabel=all,drop=any (relabel "
+                                 f"precision {args.relabel_precision:g})", [tj], [], n, args.depth,
+                                 policy="relabel=all,drop=any", relabel_precision=args.relabel_precision, **cal))
+        print("partial", results[-1], flush=True)
     if args.with_st:
         from hardneg.models.load import resolve_model
 
         results.append(st_reference(ds, hidden, n, resolve_model("minilm")))
     table = Table(title=f"false negatives: {ds.name} {args.split}, {len(qids)} queries with >= 2 positives, "
                         f"{sum(map(len, hidden.values()))} hidden positives, top-{n}, depth {args.depth}")
-    for col in ("setting", "fn_share", "fn", "negatives", "full", "mean rank", "relabelled (prec)", "secs"):
+    for col in ("setting", "fn_share", "fn", "negatives", "full", "mean rank", "relabelled (prec, rec)",
+                "pairs scored", "secs"):
         table.add_column(col, justify="left" if col == "setting" else "right")
     for r in results:
-        rel = f"{r['relabelled']} ({r['relabel_prec']:.2f})" if r["relabelled"] else "-"
+        rel = (f"{r['relabelled']} ({r['relabel_prec']:.2f}, {r['relabel_rec']:.2f})" if r["relabelled"] else
+               "0" if r["relabel_rec"] == r["relabel_rec"] else "-")
+        sc = ", ".join(f"{j} {v}" for j, v in r.get("scored", {}).items()) or "-"
         table.add_row(r["setting"], f"{r['fn_share']:.4f}", str(r["fn"]), str(r["negatives"]), f"{r['full']:.3f}",
-                      f"{r['rank']:.2f}", rel, f"{r['secs']:.1f}")
+                      f"{r['rank']:.2f}", rel, sc, f"{r['secs']:.1f}")
     Console(width=160).print(table)
     for r in results:
         print(f"fn_share[{r['setting']}] {r['fn_share']:.4f} full[{r['setting']}] {r['full']:.4f} "
-              f"mean_rank[{r['setting']}] {r['rank']:.3f}" + (f" values {r['values']}" if "values" in r else ""))
+              f"mean_rank[{r['setting']}] {r['rank']:.3f}" + (f" values {r['values']}" if "values" in r else "")
+              + (f" scored {r['scored']}" if r.get("scored") else ""))
 
 
 if __name__ == "__main__":

@@ -138,7 +138,25 @@ def mine(dataset: Dataset, config: MineConfig, retrievers: list | None = None, p
     t1 = time.perf_counter()
     sel = select_step(cands, cfg, prep, retrievers)
     prep.timings["select"] = time.perf_counter() - t1
-    return finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0)
+    res = finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0)
+    if cfg.depth is None and cfg.validate_budget and getattr(validate, "short_depth", None) is not None:
+        from dataclasses import replace
+
+        from hardneg.validate.budget import deeper_depth
+
+        r = validate.result
+        d, info = deeper_depth(r.judged, r.dropped, validate.short_depth, cfg.num_negatives, cands.rows.shape[1],
+                               len(dataset.corpus))
+        if d is not None:  # validation dropped more than the default depth budgets for: search deeper once
+            log.info("%d queries left short at depth %d; searching %d", info["short_for_depth"], info["first_depth"], d)
+            cfg2 = replace(cfg, depth=d)
+            cands, excluded = build_candidates(dataset, cfg2, prep, retrievers)
+            sel = select_step(cands, cfg2, prep, retrievers)
+            res = finish(dataset, cfg, prep, cands, excluded, sel, validate, step, t0, extra={"depth_budget": info})
+        elif info["short_for_depth"] or validate.result is not None:
+            res.extra["depth_budget"] = info
+            write_summary(res, cfg)
+    return res
 
 
 def finish(dataset: Dataset, cfg: MineConfig, prep: Prep, cands: Candidates, excluded: dict[str, int],

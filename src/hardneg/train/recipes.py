@@ -1,4 +1,5 @@
-"""Data recipes: turn a train split into training groups (in-batch only, random, ST mining, hardneg mining, file)."""
+"""Data recipes: turn a train split into training groups (in-batch only, random, ST mining, hardneg mining, hardneg
+mixed with random negatives, file)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from hardneg.types import Groups
 
 log = logging.getLogger(__name__)
 
-KINDS = ("in-batch", "random", "st-mine", "hardneg", "file")
+KINDS = ("in-batch", "random", "st-mine", "hardneg", "mixed", "file")
 # sentence_transformers.util.mine_hard_negatives, settings from its docstring example
 ST_RECOMMENDED = {"range_min": 10, "range_max": 50, "max_score": 0.8, "relative_margin": 0.05,
                   "num_negatives": 5, "sampling_strategy": "random"}
@@ -39,6 +40,7 @@ class Recipe:
     validate_options: dict = field(default_factory=dict)  # validate(): policy, target_fn_rate, cascade, drop_query
     st: dict = field(default_factory=dict)  # overrides of ST_RECOMMENDED
     path: str | None = None
+    random_share: float = 0.5  # mixed: share of negative slots filled with a random document
 
     def __post_init__(self) -> None:
         where = f"recipes[{self.name}]"
@@ -55,7 +57,10 @@ class Recipe:
         bad = set(self.st) - set(ST_RECOMMENDED)
         if bad:
             raise DataError(f"unknown mine_hard_negatives option(s) {sorted(bad)}", field=f"{where}.st")
-        if self.kind == "hardneg":
+        if self.kind == "mixed" and (not isinstance(self.random_share, (int, float)) or
+                                     not 0.0 < self.random_share < 1.0):
+            raise DataError(f"must be in (0, 1), got {self.random_share!r}", field=f"{where}.random_share")
+        if self.kind in ("hardneg", "mixed"):
             from hardneg.select.spec import parse_strategy
 
             try:
@@ -126,6 +131,32 @@ def hardneg_groups(ds: Dataset, recipe: Recipe, seed: int, progress: bool = Fals
     return groups_from_mined(run(cfg, ds, planned=planned).mined)
 
 
+def mixed_groups(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False,
+                 export_dir: str | Path | None = None) -> Groups:
+    """hardneg's (validated) negatives with random ones beside them (arXiv 2411.11767: hard negatives alone can
+    hurt; mixing in random ones helps). Each negative slot, in order, takes a random corpus document (never a
+    positive of the query, never a repeat) with probability `random_share`, else the next hard negative; the
+    draws are seeded. Groups holding a random negative carry no miner scores (no margin labels)."""
+    hard = hardneg_groups(ds, recipe, seed, progress, export_dir)
+    rand = random_groups(ds, recipe.num_negatives, seed)
+    pool = {(a, p): n for a, p, n in zip(rand.anchors, rand.positives, rand.negatives)}
+    rng = np.random.default_rng(seed)
+    slots = rng.random((len(hard), recipe.num_negatives)) < recipe.random_share
+    out = Groups()
+    for i, (a, p, negs) in enumerate(zip(hard.anchors, hard.positives, hard.negatives)):
+        sc = hard.neg_scores[i]
+        h = list(zip(negs, sc if sc is not None else [None] * len(negs)))
+        r = [(t, None) for t in pool.get((a, p), []) if t not in set(negs)]
+        picked = []
+        for j in range(recipe.num_negatives):
+            src = r if (slots[i, j] and r) or not h else h
+            if src:
+                picked.append(src.pop(0))
+        vals = [v for _, v in picked]
+        out.add(a, p, [t for t, _ in picked], hard.pos_scores[i], None if None in vals else vals)
+    return out
+
+
 def build(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False,
           export_dir: str | Path | None = None) -> Groups:
     """The training groups of a recipe on a train split (hardneg recipes also export to export_dir)."""
@@ -137,6 +168,8 @@ def build(ds: Dataset, recipe: Recipe, seed: int, progress: bool = False,
         return st_mine_groups(ds, recipe)
     if recipe.kind == "hardneg":
         return hardneg_groups(ds, recipe, seed, progress, export_dir)
+    if recipe.kind == "mixed":
+        return mixed_groups(ds, recipe, seed, progress, export_dir)
     return read_groups(recipe.path)
 
 

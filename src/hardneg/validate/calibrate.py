@@ -99,13 +99,15 @@ def choose(c: Curve, target: float) -> int:
 
 
 def calibrate(judge: str, kind: str, x: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int,
-              target: float, min_positives: int = MIN_POSITIVES, min_queries: int = MIN_QUERIES) -> Calibration:
+              target: float, min_positives: int = MIN_POSITIVES, min_queries: int = MIN_QUERIES,
+              queries: int | None = None) -> Calibration:
     """Pick the cut on x for one judge. Too few labelled queries or relevant candidates, or no cut meeting the
-    target: cut None with the reason (the caller keeps its default rule)."""
+    target: cut None with the reason (the caller keeps its default rule). `queries`: how many distinct queries
+    the rows of x come from (rows can repeat a query, one per held-out positive); default: the labelled rows."""
     labels, valid = np.asarray(labels), np.asarray(valid, dtype=bool)
     has = ((labels >= 0) & valid).any(axis=1)
     npos = int(((labels == 1) & valid & ~np.isnan(x)).sum())
-    nq = int(has.sum())
+    nq = int(has.sum()) if queries is None else int(queries)
     if nq < min_queries or npos < min_positives:
         return Calibration(judge, kind, None, f"too little labelled signal: {nq} labelled queries and {npos} "
                            f"relevant candidates (need {min_queries} and {min_positives}); default rule kept",
@@ -117,6 +119,57 @@ def calibrate(judge: str, kind: str, x: np.ndarray, labels: np.ndarray, valid: n
                            f"(lowest {np.nanmin(c.fn_rate):.4f}); default rule kept", nq, npos, c)
     return Calibration(judge, kind, float(c.cuts[i]), f"fn_rate {c.fn_rate[i]:.4f} <= {target:g} with "
                        f"{c.coverage[i]:.3f} of queries full, mean rank {c.mean_rank[i]:.2f}", nq, npos, c, i)
+
+
+@dataclass
+class Precision:
+    """Relabel curve, one row per cut (ascending): precision and recall of relabelling every labelled candidate
+    with x > cut, and how many labelled candidates that is."""
+
+    cuts: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    count: np.ndarray
+
+
+def precision_curve(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, cuts: np.ndarray) -> Precision:
+    """Precision / recall over the labelled candidates of relabelling x > cut (NaN x never relabels)."""
+    x = np.asarray(x, dtype=np.float64)
+    lab = np.asarray(valid, bool) & (np.asarray(labels) >= 0) & ~np.isnan(x)
+    xs, rel = x[lab], np.asarray(labels)[lab] == 1
+    order = np.argsort(xs, kind="stable")
+    xs, rel = xs[order], rel[order]
+    above = len(xs) - np.searchsorted(xs, cuts, side="right")  # candidates with x > cut
+    rel_above = rel.sum() - np.concatenate([[0], np.cumsum(rel)])[len(xs) - above]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prec = np.where(above > 0, rel_above / np.maximum(above, 1), np.nan)
+        rec = rel_above / rel.sum() if rel.sum() else np.full(len(cuts), np.nan)
+    return Precision(np.asarray(cuts, np.float64), prec, rec, above.astype(np.int64))
+
+
+def calibrate_relabel(judge: str, kind: str, x: np.ndarray, labels: np.ndarray, valid: np.ndarray,
+                      target: float, floor: float, min_count: int = 5) -> Calibration:
+    """The relabel cut on x: the loosest cut, never below `floor` (the judge's score at the level of the known
+    positive), whose relabelled labelled candidates (at least `min_count`) are relevant with precision >= target.
+    No cut precise enough: cut +inf (nothing is relabelled; the drop rules still apply)."""
+    ok = np.asarray(valid, bool) & (np.asarray(labels) >= 0) & ~np.isnan(x)
+    cuts = np.unique(np.concatenate([np.asarray(x, np.float64)[ok], [floor, np.inf]]))  # every labelled x
+    cuts = cuts[cuts >= floor]
+    p = precision_curve(x, labels, valid, cuts)
+    ok = np.nonzero((p.precision >= target) & (p.count >= min_count))[0]
+    extra = {"target_precision": target, "floor": round(float(floor), 6),
+             "precision_curve": {"cut": [round(float(c), 6) if np.isfinite(c) else None for c in p.cuts],
+                                 "precision": [None if np.isnan(v) else round(float(v), 4) for v in p.precision],
+                                 "recall": [None if np.isnan(v) else round(float(v), 4) for v in p.recall],
+                                 "count": [int(v) for v in p.count]}}
+    if not len(ok):
+        best = np.nanmax(p.precision) if np.isfinite(p.precision).any() else float("nan")
+        return Calibration(judge, kind, float("inf"), f"no relabel cut reaches precision {target:g} on at least "
+                           f"{min_count} labelled candidates (best {best:.3f}); nothing is relabelled",
+                           extra=extra)
+    i = int(ok[0])
+    return Calibration(judge, kind, float(p.cuts[i]), f"relabel precision {p.precision[i]:.3f} >= {target:g}, "
+                       f"recall {p.recall[i]:.3f} ({int(p.count[i])} labelled candidates)", index=i, extra=extra)
 
 
 def merge_hidden(miner: np.ndarray, x: np.ndarray, hid_miner: np.ndarray, hid_x: np.ndarray

@@ -202,11 +202,26 @@ def cascade_order(js: Sequence[Judge], specs: Sequence[JudgeSpec | None]) -> lis
     return sorted(range(len(js)), key=lambda i: (cost(i), i))
 
 
-def decide(votes: np.ndarray, answered: np.ndarray, judged: np.ndarray, policy) -> np.ndarray:
-    """int8 [Q, K] action per cell: the first (action, agreement) of the policy whose agreement holds."""
+def relabel_rule(rule: RuleSpec) -> RuleSpec:
+    """The default relabel rule of a judge whose first drop rule is `rule`: the candidate must score at the level
+    of the query's known positive (perc:1 / margin:0), or above 0.9 for absolute scores (an LLM's P(yes));
+    near-duplicate thresholds stay as they are."""
+    if rule.kind == "perc":
+        return RuleSpec("perc", 1.0, rule.pos_agg, rule.judge, "perc:1")
+    if rule.kind == "margin":
+        return RuleSpec("margin", 0.0, rule.pos_agg, rule.judge, "margin:0")
+    v = max(rule.value, 0.9)
+    return RuleSpec("abs", v, None, rule.judge, f"abs:{v:g}")
+
+
+def decide(votes: np.ndarray, answered: np.ndarray, judged: np.ndarray, policy,
+           relabel_votes: np.ndarray | None = None) -> np.ndarray:
+    """int8 [Q, K] action per cell: the first (action, agreement) of the policy whose agreement holds.
+    `relabel_votes` [J, Q, K] (stricter rules) replace `votes` for the relabel action when given."""
     act = np.zeros(judged.shape, np.int8)
     for name, agree in policy:
-        hit = R.combine(votes, answered, agree) & judged & (act == KEEP)
+        v = relabel_votes if name == "relabel" and relabel_votes is not None else votes
+        hit = R.combine(v, answered, agree) & judged & (act == KEEP)
         act[hit] = RELABEL if name == "relabel" else DROP
     return act
 
@@ -217,7 +232,7 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
              progress: Callable[[int, int], None] | None = None, judge_options: dict | None = None,
              policy: str | Sequence | None = None, drop_query: float | None = None, cascade: float | None = None,
              target_fn_rate: float | None = None, labels: dict | None = None,
-             review: dict | None = None) -> ValidationResult:
+             review: dict | None = None, relabel_precision: float = 0.9) -> ValidationResult:
     """Judge candidates in miner order (top N + margin first, more only where actions left a query short),
     act by the policy over the judges' votes, and keep the first N survivors per query.
 
@@ -227,6 +242,9 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
     the earlier ones. target_fn_rate: calibrate each judge's rule value (see hardneg.validate.tune); `labels`
     {(query_id, doc_id): relevant} replaces held-out positives as the calibration labels. review:
     {(query_id, doc_id): label} from hardneg.review.read_review; a reviewed label overrides the judges.
+    Relabelling needs stronger evidence than a drop: a candidate flagged by the drop rules is relabelled only
+    when it also passes the judge's relabel rule (relabel_rule(): at the level of the known positive; with
+    target_fn_rate, calibrated to `relabel_precision` on the same labels).
     """
     if combine not in COMBINE:
         raise ValueError(f"combine must be any, all or majority, not '{combine}'")
@@ -268,6 +286,21 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
 
         rule_map, calib = tune_rules(js, rule_map, cand, dataset, pos, score, scores, n, target_fn_rate,
                                      pos_agg, labels)
+    relabels = None
+    if any(a == "relabel" for a, _ in pol):
+        relabels = {j.name: rule_map[j.name][0] if j.compares == "positives" else relabel_rule(rule_map[j.name][0])
+                    for j in js}
+        if target_fn_rate is None:
+            log.warning("relabelling at the known positive's level without a calibrated precision (on SciFact "
+                        "that relabelled hidden positives at a precision of 0.08); pass a target false-negative "
+                        "rate to calibrate the relabel rule")
+        else:
+            from hardneg.validate.tune import tune_relabel
+
+            relabels, rcal = tune_relabel(js, rule_map, relabels, cand, dataset, pos, scores, n, relabel_precision,
+                                          pos_agg, labels)
+            for name, c in rcal.items():
+                calib.setdefault(name, {})["relabel"] = c
     judged = np.zeros((nq, k), dtype=bool)
     start = np.zeros(nq, dtype=np.int64)
     width = np.full(nq, n + margin, dtype=np.int64)
@@ -292,7 +325,9 @@ def validate(candidates: Candidates, dataset: Dataset, judges: Sequence[str | Ju
         votes = {j.name: np.logical_or.reduce([R.drop_mask(scores[j.name], pos[j.name], r, pos_agg)
                                                for r in rule_map[j.name]]) & have[j.name] for j in js}
         answered = np.stack([have[j.name] & ~np.isnan(scores[j.name]) for j in js])  # NaN = malformed: no vote
-        action = decide(np.stack([votes[j.name] for j in js]), answered, judged, pol)
+        rvotes = None if relabels is None else np.stack(
+            [R.drop_mask(scores[j.name], pos[j.name], relabels[j.name], pos_agg) & votes[j.name] for j in js])
+        action = decide(np.stack([votes[j.name] for j in js]), answered, judged, pol, rvotes)
         action = np.where(judged & (forced >= 0), forced, action).astype(np.int8)  # a person's label wins
         n_kept = (judged & (action == KEEP)).sum(axis=1)
         left = (valid & ~judged & (cols >= start[:, None])).any(axis=1)

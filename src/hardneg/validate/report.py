@@ -106,6 +106,8 @@ def _sections(summ: dict) -> list[str]:
     if cal:
         out += ["", "## Calibration", "", "| judge | value | from | outcome |", "|---|---:|---|---|"]
         out += [f"| {j} | {x.get('value')} | {x.get('source', '')} | {x['reason']} |" for j, x in cal.items()]
+        out += [f"| {j} relabel | {x['relabel'].get('value')} | {x['relabel'].get('source', '')} | "
+                f"{x['relabel']['reason']} |" for j, x in cal.items() if x.get("relabel")]
         fbr = next((x["fn_by_rank"] for x in cal.values() if x.get("fn_by_rank")), None)
         if fbr:
             out += ["", "Estimated false-negative rate by miner rank (held-out positives at rank r / candidates "

@@ -245,7 +245,10 @@ def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any",
         split = (meta or {}).get("split", "train")
         new, step.result = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, split=split,
                                               **options)
+        pool = selection_order(cands, sel)[0].valid  # short with every candidate judged: a deeper search helps
+        step.short_depth = step.result.short & ~(pool & ~step.result.judged).any(axis=1)
         return new
 
     step.result = None  # the last ValidationResult, for the caller's counts
+    step.short_depth = None  # bool [Q]: queries it left short although it judged all their candidates
     return step

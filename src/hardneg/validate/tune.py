@@ -15,7 +15,7 @@ import numpy as np
 from hardneg.types import Dataset
 from hardneg.types import Candidates
 from hardneg.validate import rules as R
-from hardneg.validate.calibrate import calibrate, merge_hidden
+from hardneg.validate.calibrate import calibrate, calibrate_relabel, merge_hidden
 from hardneg.validate.spec import RuleSpec
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,42 @@ def fn_by_rank(labels: np.ndarray, valid: np.ndarray) -> list[float]:
     return [round(float(x), 4) if np.isfinite(x) else 0.0 for x in r]
 
 
+def rotations(pos_rows: np.ndarray, cal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-out over the calibration queries' positives: (query index [R], hidden bool [R, P]), one row per
+    (query, positive), that positive held out and the query's other positives kept."""
+    valid = pos_rows[cal] >= 0
+    ri, pj = np.nonzero(valid)
+    hid = np.zeros((len(ri), pos_rows.shape[1]), bool)
+    hid[np.arange(len(ri)), pj] = True
+    return cal[ri], hid
+
+
+def labelled(kind: str, agg: str, s: np.ndarray, pos: np.ndarray, cand: Candidates, cal: np.ndarray, d: int,
+             lab: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, labels, valid) for calibration: the rule statistic of the judge scores `s` [Q, K] against the
+    positive reference validation would use (`agg` over the positives the query keeps).
+
+    With review labels `lab`, every positive is kept; otherwise each positive of a calibration query is held out
+    in turn (rotations()) and put back among the candidates at its miner rank as a known false negative.
+    """
+    if lab is not None:
+        return R.statistic(kind, s[cal, :d], R.positive_reference(pos[cal], agg)), lab[cal], cand.valid[cal, :d]
+    rq, hid = rotations(cand.pos_rows, cal)
+    with np.errstate(all="ignore"):
+        ref = R.positive_reference(np.where(hid, np.nan, pos[rq]), agg)  # the positives the query keeps
+    return merge_hidden(cand.scores[rq, :d], R.statistic(kind, s[rq, :d], ref),
+                        np.where(hid & (cand.pos_rows[rq] >= 0), cand.pos_scores[rq], np.nan),
+                        R.statistic(kind, np.where(hid, pos[rq], np.nan), ref))
+
+
+def _setup(cand: Candidates, ds: Dataset, n: int, labels: dict | None, depth: int | None):
+    d = min(cand.rows.shape[1], depth or 3 * n)
+    if labels is not None:
+        lab = review_labels(labels, cand, ds.corpus.ids, d)
+        return d, lab, np.nonzero((lab >= 0).any(axis=1))[0], "review labels"
+    return d, None, np.nonzero((cand.pos_rows >= 0).sum(axis=1) >= 2)[0], "held-out extra positives"
+
+
 def tune_rules(js: list, rule_map: dict[str, list[RuleSpec]], cand: Candidates, ds: Dataset,
                pos: dict[str, np.ndarray], score: Callable, scores: dict[str, np.ndarray], n: int,
                target: float, pos_agg: str = "min", labels: dict | None = None, depth: int | None = None
@@ -53,15 +89,7 @@ def tune_rules(js: list, rule_map: dict[str, list[RuleSpec]], cand: Candidates, 
     decide), and {judge: calibration summary with its curve}. `score(judge, qi, ci)` fills scores[judge]."""
     if not 0.0 < target < 1.0:
         raise ValueError(f"target false-negative rate must be in (0, 1), not {target}")
-    k = cand.rows.shape[1]
-    d = min(k, depth or 3 * n)
-    if labels is not None:
-        lab = review_labels(labels, cand, ds.corpus.ids, d)
-        cal = np.nonzero((lab >= 0).any(axis=1))[0]
-        source = "review labels"
-    else:
-        cal = np.nonzero((cand.pos_rows >= 0).sum(axis=1) >= 2)[0]
-        source = "held-out extra positives"
+    d, lab, cal, source = _setup(cand, ds, n, labels, depth)
     out_map, out = dict(rule_map), {}
     qi, ci = np.nonzero(cand.valid[cal, :d])
     qi = cal[qi]
@@ -73,17 +101,9 @@ def tune_rules(js: list, rule_map: dict[str, list[RuleSpec]], cand: Candidates, 
             continue
         if len(cal):
             score(j, qi, ci)
-        s = scores[j.name][cal, :d]
-        if labels is not None:
-            ref = R.positive_reference(pos[j.name][cal], first.pos_agg or pos_agg)
-            x, lb, valid = R.statistic(first.kind, s, ref), lab[cal], cand.valid[cal, :d]
-        else:
-            ref = R.positive_reference(pos[j.name][cal, :1], "min")  # the kept positive only
-            hid = cand.pos_rows[cal, 1:] >= 0
-            x, lb, valid = merge_hidden(cand.scores[cal, :d], R.statistic(first.kind, s, ref),
-                                        np.where(hid, cand.pos_scores[cal, 1:], np.nan),
-                                        R.statistic(first.kind, pos[j.name][cal, 1:], ref))
-        c = calibrate(j.name, first.kind, x, lb, valid, n, target)
+        x, lb, valid = labelled(first.kind, first.pos_agg or pos_agg, scores[j.name], pos[j.name], cand, cal, d,
+                                lab)
+        c = calibrate(j.name, first.kind, x, lb, valid, n, target, queries=len(cal))
         out[j.name] = c.to_dict(R.rule_value) | {"source": source, "target_fn_rate": target,
                                                    "default": first.label(), "fn_by_rank": fn_by_rank(lb, valid)}
         (log.info if c.cut is not None else log.warning)("calibration of %s (%s): %s", j.name, source, c.reason)
@@ -92,3 +112,32 @@ def tune_rules(js: list, rule_map: dict[str, list[RuleSpec]], cand: Candidates, 
             new = RuleSpec(first.kind, float(v), first.pos_agg, first.judge, f"{first.kind}:{v:.4g}")
             out_map[j.name] = [new] + list(rule_map[j.name][1:])
     return out_map, out
+
+
+def tune_relabel(js: list, rule_map: dict[str, list[RuleSpec]], relabels: dict[str, RuleSpec], cand: Candidates,
+                 ds: Dataset, pos: dict[str, np.ndarray], scores: dict[str, np.ndarray], n: int, target: float,
+                 pos_agg: str = "min", labels: dict | None = None, depth: int | None = None
+                 ) -> tuple[dict[str, RuleSpec], dict[str, dict]]:
+    """Each judge's relabel rule calibrated to a relabel precision `target` on the labels tune_rules used (its
+    scores already filled): the loosest cut at or above the default relabel rule's (the known positive's level)
+    whose relabelled labelled candidates are relevant at that precision; none precise enough -> relabel nothing.
+    """
+    if not 0.0 < target <= 1.0:
+        raise ValueError(f"relabel precision must be in (0, 1], not {target}")
+    d, lab, cal, source = _setup(cand, ds, n, labels, depth)
+    out, summ = dict(relabels), {}
+    for j in js:
+        rule = relabels[j.name]
+        if j.compares == "positives" or not len(cal):
+            continue
+        x, lb, valid = labelled(rule.kind, rule.pos_agg or pos_agg, scores[j.name], pos[j.name], cand, cal, d, lab)
+        floor = R.theta(rule.kind, rule.value)
+        if rule.kind == "abs":
+            floor = max(floor, R.theta("abs", rule_map[j.name][0].value))
+        c = calibrate_relabel(j.name, rule.kind, x, lb, valid, target, floor)
+        v = R.rule_value(rule.kind, c.cut)
+        out[j.name] = RuleSpec(rule.kind, float(v), rule.pos_agg, rule.judge, f"{rule.kind}:{v:.4g}")
+        summ[j.name] = {"value": None if not np.isfinite(v) else round(float(v), 6), "reason": c.reason,
+                        "source": source, "default": rule.label()} | c.extra
+        log.info("relabel calibration of %s: %s", j.name, c.reason)
+    return out, summ
