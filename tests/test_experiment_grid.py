@@ -60,19 +60,29 @@ def test_grid_quick_runs_and_resumes(tmp_path, tiny_bert, monkeypatch):
     assert not list((out / "cells").glob("*/done.json"))  # the stale results are gone, not left to be reused
 
 
+def _st_ir_evaluator(ds):
+    """sentence-transformers' own InformationRetrievalEvaluator over a split (cosine), the reference."""
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+    rel = {q: set(d) for q, d in ds.positives().items() if d and q in ds.queries}
+    return InformationRetrievalEvaluator(
+        queries={q: ds.queries.text(q) for q in rel}, corpus=dict(zip(ds.corpus.ids, ds.corpus.full_texts())),
+        relevant_docs=rel, mrr_at_k=[10], ndcg_at_k=[10], accuracy_at_k=[1, 10],
+        precision_recall_at_k=[1, 3, 10, 100], map_at_k=[100], batch_size=64, name="t", write_csv=False)
+
+
 def test_st_ir_evaluator_metrics_match_ours(tmp_path, tiny_bert):
     """ST's InformationRetrievalEvaluator and hardneg.evaluate (ranx) agree on one tie-free run."""
     import numpy as np
 
     from hardneg.data.beir import load_beir
     from hardneg.evaluate.metrics import evaluate
-    from hardneg.train.trainer import ir_evaluator
 
     root = write_tiny_beir(tmp_path / "beir", "test")
     ds = load_beir(root, "test")
     ds.qrels = {q: {d: 1 for d in docs} for q, docs in ds.qrels.items()}  # ST scores relevance as binary
     rng = np.random.default_rng(3)
-    ev = ir_evaluator(ds, name="t")
+    ev = _st_ir_evaluator(ds)
     scores = rng.permutation(len(ev.queries_ids) * len(ds.corpus)).reshape(len(ev.queries_ids), -1) / 100.0
     results = [[{"corpus_id": d, "score": float(s)} for d, s in zip(ds.corpus.ids, row)] for row in scores]
     for r in results:
@@ -84,6 +94,34 @@ def test_st_ir_evaluator_metrics_match_ours(tmp_path, tiny_bert):
     assert ours["mrr@10"] == pytest.approx(st["mrr@k"][10], abs=1e-6)
     for k in (1, 3, 10, 100):
         assert ours[f"recall@{k}"] == pytest.approx(st["recall@k"][k], abs=1e-6), k
+
+
+def test_training_evaluator_is_the_one_eval_path_and_matches_st(tmp_path, minilm_path):
+    """The figures reported during training come from hardneg.evaluate (the path `hardneg eval` and experiments
+    use) and equal ST's InformationRetrievalEvaluator on binary qrels with the same model (MiniLM: no ties)."""
+    from sentence_transformers import SentenceTransformer
+
+    from hardneg.data.beir import load_beir
+    from hardneg.evaluate.retrieval import score_retriever
+    from hardneg.evaluate.training import ModelRetriever
+    from hardneg.train.trainer import ir_evaluator
+
+    root = write_tiny_beir(tmp_path / "beir", "test")
+    ds = load_beir(root, "test")
+    ds.qrels = {q: {d: 1 for d in docs} for q, docs in ds.qrels.items()}
+    model = SentenceTransformer(str(minilm_path), device="cpu")
+    ours = ir_evaluator(ds, name="t")(model)
+    assert ours == {f"t_{k}": v for k, v in score_retriever(ModelRetriever(model), ds, ours_names(ours))[0].items()}
+    st = _st_ir_evaluator(ds)(model)
+    assert ours["t_ndcg@10"] == pytest.approx(st["t_cosine_ndcg@10"], abs=1e-6)
+    assert ours["t_mrr@10"] == pytest.approx(st["t_cosine_mrr@10"], abs=1e-6)
+    assert ours["t_map@100"] == pytest.approx(st["t_cosine_map@100"], abs=1e-6)
+    for k in (1, 3, 10, 100):
+        assert ours[f"t_recall@{k}"] == pytest.approx(st[f"t_cosine_recall@{k}"], abs=1e-6), k
+
+
+def ours_names(metrics: dict) -> list[str]:
+    return [k.split("_", 1)[1] for k in metrics]
 
 
 @pytest.mark.parametrize("patch, field", [

@@ -5,6 +5,7 @@ from typer.testing import CliRunner
 
 from hardneg.cli import app
 from hardneg.pipeline.pipeline_config import ConfigError, PipelineConfig, dump, from_dict, load
+from hardneg.retrieve.spec import RetrieverSpec
 from hardneg.select.spec import Strategy
 from hardneg.validate.spec import JudgeSpec
 
@@ -56,11 +57,29 @@ def test_sections_hold_parsed_specs_and_round_trip_through_yaml(tmp_path):
     ({"train": {"los": "mnrl"}}, "train.los: unknown key (choose from model, loss"),
     ({"evaluate": {"split": "test"}}, "evaluate: scores the trained model: add a train section"),
     ({"train": {}, "evaluate": {"baselines": ["sparse:x"]}}, "evaluate.baselines[0]"),
+    ({"retrieve": {"retrievers": ["bm25", "dense"]}},
+     "retrieve.retrievers[1]: bad retriever spec 'dense' (valid forms: bm25, dense:minilm"),
+    ({"retrieve": {"retrievers": "sparse:x"}}, "retrieve.retrievers[0]: bad retriever spec 'sparse:x'"),
+    ({"retrieve": {"retrievers": {"a": 1}}}, "retrieve.retrievers: must be a list"),
+    ({"retrieve": {"retrievers": []}}, "retrieve.retrievers: give at least one retriever"),
 ])
 def test_bad_config_names_file_key_and_choices(bad, where):
     with pytest.raises(ConfigError) as e:
         from_dict(bad, "p.yaml")
     assert str(e.value).startswith("p.yaml: ") and where in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("text, kind, model", [("bm25", "bm25", ""), ("dense:minilm", "dense", "minilm"),
+                                               (" dense: /m/x ", "dense", "/m/x"), ("dense:BAAI/bge", "dense", "BAAI/bge")])
+def test_retriever_spec_parses_once_and_round_trips(text, kind, model):
+    spec = RetrieverSpec.parse(text)
+    assert (spec.kind, spec.model) == (kind, model)
+    assert RetrieverSpec.parse(str(spec)) == spec and str(spec) == text.replace(" ", "")
+    cfg = from_dict({"retrieve": {"retrievers": [text, "bm25"]}})
+    assert cfg.retrieve.retrievers == [spec, RetrieverSpec("bm25")]
+    assert cfg.to_dict()["retrieve"]["retrievers"] == [str(spec), "bm25"]
+    assert cfg.mine_config().retrievers == [str(spec), "bm25"]
+    assert from_dict(cfg.to_dict()) == cfg
 
 
 def test_cli_bad_file_exits_2_with_one_line(tmp_path):
@@ -82,7 +101,7 @@ def test_mine_config_file_with_flags_overriding_it(tiny_beir, tmp_path):
     r = runner.invoke(app, ["mine", "--config", str(tmp_path / "m.yaml"), "-n", "2", "--out", str(out)])
     assert r.exit_code == 0, r.output
     cfg = load(out / "config.yaml")
-    assert (cfg.select.num_negatives, cfg.retrieve.retrievers, cfg.export.formats) == (2, ["bm25"], ["flag"])
+    assert (cfg.select.num_negatives, cfg.retrieve.retrievers, cfg.export.formats) == (2, [RetrieverSpec("bm25")], ["flag"])
     assert cfg.out == str(out) and not (tmp_path / "ignored").exists()
     r = runner.invoke(app, ["mine", "--config", str(tmp_path / "m.yaml"), "--strategy", "zz", "--out", str(out)])
     assert r.exit_code == 2 and "select.strategy" in r.output

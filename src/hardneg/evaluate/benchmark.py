@@ -1,4 +1,4 @@
-"""Run retrievers on a dataset and score them: the body of `hardneg eval` and the demo."""
+"""Run retrievers on a dataset and score them: the body of `hardneg eval`, the demo and the pipeline's evaluate step."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import time
 from typing import Callable, Iterable, Sequence
 
 from hardneg.types import Dataset
-from hardneg.evaluate.metrics import DEFAULT_METRICS, evaluate, max_cutoff, metric_names, relevant_qrels
+from hardneg.evaluate.metrics import DEFAULT_METRICS, metric_names, relevant_qrels
+from hardneg.evaluate.retrieval import judged_queries, score_retriever
 from hardneg.retrieve.spec import make_retriever
 
 log = logging.getLogger(__name__)
@@ -21,23 +22,15 @@ def eval_retrievers(ds: Dataset, specs: Sequence[str], metrics: Iterable[str] = 
     `opts` go to make_retriever (batch_size, backend, show_progress, ...); on_step gets progress messages.
     """
     names = metric_names(metrics)
-    k = max_cutoff(names)
-    rel = relevant_qrels(ds.qrels)
-    queries = ds.queries.subset([q for q in ds.queries.ids if q in rel])
-    if not len(queries):
-        raise ValueError(f"{ds.name or 'dataset'}: no query has a relevant judgment in this split")
+    n_judged = len(relevant_qrels(ds.qrels))
+    judged_queries(ds)  # a split with no judged query fails before any model loads
     rows = []
     for spec in specs:
         retriever = make_retriever(spec, **opts)
         t0 = time.perf_counter()
-        if on_step:
-            on_step(f"{spec}: indexing {len(ds.corpus):,} documents")
-        retriever.index(ds.corpus)
-        if on_step:
-            on_step(f"{spec}: searching {len(queries):,} queries (top {k})")
-        run = retriever.search(queries, k)
+        scores, _ = score_retriever(retriever, ds, names, on_step=on_step)
         seconds = time.perf_counter() - t0
-        row = {"name": spec, "queries": len(rel), **evaluate(run, ds.qrels, names), "seconds": round(seconds, 2)}
+        row = {"name": spec, "queries": n_judged, **scores, "seconds": round(seconds, 2)}
         stats = getattr(retriever, "cache_stats", None)
         if stats is not None:
             row["cache_hits"], row["cache_misses"] = int(stats.hits), int(stats.misses)

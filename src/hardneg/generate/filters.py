@@ -98,14 +98,15 @@ def roundtrip_mask(retriever, corpus: Corpus, queries: list[str], src_rows: np.n
 
 
 def cross_encoder_scores(model: str, queries: list[str], docs: list[str], batch_size: int = 32) -> np.ndarray:
-    """Cross-encoder scores (the model's raw logits, higher = more relevant) of (query, document) pairs."""
-    from sentence_transformers import CrossEncoder
+    """Cross-encoder scores of (query, document) pairs in the model's own units (its activation_fn: sigmoid
+    for a one-label sentence-transformers model, raw logits for ms-marco rerankers); higher = more relevant."""
+    from hardneg.models.load import load_cross_encoder
+    from hardneg.models.score import cross_scores
 
     if not queries:
         return np.zeros(0, dtype=np.float32)
-    ce = CrossEncoder(model)
-    return np.asarray(ce.predict(list(zip(queries, docs)), batch_size=batch_size, show_progress_bar=False),
-                      dtype=np.float32).reshape(len(queries), -1)[:, -1]
+    ce = load_cross_encoder(model, precision="fp32")
+    return cross_scores(ce, list(queries), list(docs), batch_size=batch_size, activation="model")
 
 
 @dataclass(frozen=True)

@@ -221,20 +221,11 @@ def load_sentence_transformer(name: str, backend: str | None = None, device: str
     runtime for int8. precision: auto, fp32, bf16, fp16 or int8 (None: default_precision()); see runtime.resolve.
     The loaded model carries `_hardneg_precision` and `_hardneg_auto` (the check then also asks for speed).
     """
-    from hardneg.models.runtime import resolve
-
-    asked = (precision or default_precision()).lower()
-    backend, precision = resolve(backend, asked, device)
-    path = resolve_model(name)
-    quiet_load_reports()
-    try:
-        return _load_st(path, backend, device, precision, asked == "auto" and precision != "fp32")
-    except OSError as e:
-        raise DataError(f"cannot load model ({e}); offline runs need a local path, minilm or mpnet", name) from None
+    return _load(_load_st, name, backend, device, precision, "model", "a local path, minilm or mpnet")
 
 
 @functools.lru_cache(maxsize=2)
-def _load_ce(path: str, device: str | None, backend: str, precision: str, auto: bool = False):
+def _load_ce(path: str, backend: str, device: str | None, precision: str, auto: bool = False):
     from sentence_transformers import CrossEncoder
 
     return _apply_precision(CrossEncoder(path, device="cpu" if backend in ("onnx", "openvino") else device), path,
@@ -243,15 +234,37 @@ def _load_ce(path: str, device: str | None, backend: str, precision: str, auto: 
 
 def load_cross_encoder(name: str, device: str | None = None, precision: str | None = None):
     """Resolve and load a sentence-transformers CrossEncoder once per process (precision as above)."""
+    return _load(_load_ce, name, "torch", device, precision, "cross-encoder", "a local path")
+
+
+def _load(loader, name: str, backend: str | None, device: str | None, precision: str | None, what: str,
+          offline: str):
+    """Resolve backend, precision and path, then call the cached `loader`; an OSError becomes a DataError."""
     from hardneg.models.runtime import installed, resolve
 
     asked = (precision or default_precision()).lower()
-    backend, precision = resolve("torch", asked, device)
-    if backend == "openvino" and installed("onnx"):  # int8 scorers: ONNX dynamic int8 (no calibration pairs)
-        backend = "onnx"
+    backend, precision = resolve(backend, asked, device)
+    if loader is _load_ce and backend == "openvino" and installed("onnx"):
+        backend = "onnx"  # int8 scorers: ONNX dynamic int8 (no calibration pairs)
     path = resolve_model(name)
     quiet_load_reports()
+    stamp = _stamp(path)
+    if _STAMPS.setdefault(path, stamp) != stamp:  # the folder was rewritten (a model retrained in place)
+        getattr(loader, "cache_clear", lambda: None)()
+        _STAMPS[path] = stamp
     try:
-        return _load_ce(path, device, backend, precision, asked == "auto" and precision != "fp32")
+        return loader(path, backend, device, precision, asked == "auto" and precision != "fp32")
     except OSError as e:
-        raise DataError(f"cannot load cross-encoder ({e}); offline runs need a local path", name) from None
+        raise DataError(f"cannot load {what} ({e}); offline runs need {offline}", name) from None
+
+
+_STAMPS: dict[str, tuple] = {}
+
+
+def _stamp(path: str) -> tuple:
+    """Names, sizes and mtimes of a local model folder's files (empty for a hub id)."""
+    p = Path(path)
+    if not p.is_dir():
+        return ()
+    return tuple(sorted((f.name, st.st_size, st.st_mtime_ns) for f in p.iterdir() if f.is_file()
+                        for st in [f.stat()]))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hardneg.llm.spec import LLMSpec
 from hardneg.pipeline.config import MineConfig
+from hardneg.retrieve.spec import RetrieverSpec, parse_retriever
 from hardneg.select.spec import Strategy, parse_strategy
 from hardneg.train.trainer import TrainConfig
 from hardneg.validate.spec import JudgeSpec, RuleSpec, parse_judge, parse_rule
@@ -34,9 +35,9 @@ class DataSection:
 
 @dataclass
 class RetrieveSection:
-    """retrievers: bm25, dense:minilm, dense:PATH (checked by hardneg.retrieve.spec.parse_retriever)."""
+    """retrievers: parsed specs (bm25, dense:minilm, dense:PATH; hardneg.retrieve.spec.RetrieverSpec)."""
 
-    retrievers: list[str] = field(default_factory=lambda: ["dense:minilm"])
+    retrievers: list[RetrieverSpec] = field(default_factory=lambda: [RetrieverSpec("dense", "minilm")])
     fusion: str = "rrf"
     depth: int | None = None
     batch_size: int = 32
@@ -154,6 +155,7 @@ class PipelineConfig:
         """Plain YAML/JSON values; specs as their text."""
         d = {name: asdict(getattr(self, name)) for name in SECTIONS}
         d["select"]["strategy"] = d["select"].pop("spec")
+        d["retrieve"]["retrievers"] = [str(r) for r in self.retrieve.retrievers]
         d["validate"]["judges"] = [j.text for j in self.validate.judges]
         d["validate"]["rules"] = [r.text for r in self.validate.rules]
         for name in OPTIONAL:
@@ -166,7 +168,7 @@ class PipelineConfig:
     def mine_config(self) -> MineConfig:
         """The flat MineConfig view the retrieve/select/export steps read."""
         r, s, e, v = self.retrieve, self.select, self.export, self.validate
-        return MineConfig(retrievers=list(r.retrievers), fusion=r.fusion, strategy=s.spec,
+        return MineConfig(retrievers=[str(x) for x in r.retrievers], fusion=r.fusion, strategy=s.spec,
                           num_negatives=s.num_negatives, depth=r.depth, seed=s.seed, pos_score=s.pos_score,
                           short=s.short, min_score=s.min_score, max_score=s.max_score, formats=list(e.formats),
                           out=self.out, batch_size=r.batch_size, backend=r.backend, precision=r.precision,
@@ -245,16 +247,17 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
     v = raw["validate"]
     v["judges"] = _specs(v.get("judges", []), parse_judge, "validate.judges", where)
     v["rules"] = _specs(v.get("rules", []), parse_rule, "validate.rules", where)
+    if "retrievers" in raw["retrieve"]:
+        raw["retrieve"]["retrievers"] = _specs(raw["retrieve"]["retrievers"], parse_retriever, "retrieve.retrievers",
+                                               where)
     s = raw["select"]
     s["spec"] = str(s.pop("strategy", "top"))
     try:
         s["strategy"] = parse_strategy(s["spec"], s.get("min_score"), s.get("max_score"))
     except ValueError as e:
         raise _at(where, "select.strategy", str(e)) from None
-    for key in ("retrieve.retrievers", "export.formats"):
-        sec, name = key.split(".")
-        if isinstance(raw[sec].get(name), str):
-            raw[sec][name] = [raw[sec][name]]
+    if isinstance(raw["export"].get("formats"), str):
+        raw["export"]["formats"] = [raw["export"]["formats"]]
     try:
         cfg = PipelineConfig(**{n: SECTIONS[n](**raw[n]) for n in SECTIONS}, out=d.get("out"))
     except TypeError as e:
@@ -326,7 +329,6 @@ def _generate(raw, where: str) -> GenerateSection | None:
 
 def _evaluate(raw, where: str) -> EvaluateSection | None:
     from hardneg.evaluate.metrics import metric_names
-    from hardneg.retrieve.spec import parse_retriever
 
     if raw is None:
         return None

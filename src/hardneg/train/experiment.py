@@ -175,19 +175,17 @@ def load_data(exp: Experiment, quick: bool, seed: int) -> tuple[Dataset, Dataset
 
 
 def evaluate_bi(model: str, test: Dataset, k: int = 100, max_seq_length: int | None = None) -> dict:
-    """Dense retrieval over the test corpus, scored by hardneg.evaluate (ranx); metrics in [0, 1].
+    """Dense retrieval over the test corpus, scored by hardneg.evaluate's one path (ranx); metrics in [0, 1].
 
     max_seq_length: encode at this length (quick mode scores every model at its short length alike).
     """
-    from hardneg.evaluate.metrics import evaluate
+    from hardneg.evaluate.retrieval import score_retriever
     from hardneg.models.load import seq_length
     from hardneg.retrieve.spec import make_retriever
 
     r = make_retriever(f"dense:{model}", show_progress=False)
     with seq_length(r.model, max_seq_length):
-        r.index(test.corpus)
-        run = r.search(test.judged_queries(), min(k, len(test.corpus)))
-    return evaluate(run, test.qrels, METRICS)
+        return score_retriever(r, test, METRICS, k)[0]
 
 
 def evaluate_rerank(model: str | None, test: Dataset, top: int, save: Path | None = None) -> dict:
@@ -195,29 +193,18 @@ def evaluate_rerank(model: str | None, test: Dataset, top: int, save: Path | Non
 
     save: a JSON file that gets both runs, {"bm25": {qid: {doc: score}}, "reranker": {...}} (for fusion, audits).
     """
-    from hardneg.evaluate.metrics import evaluate
+    from hardneg.evaluate.retrieval import score_reranker, score_retriever
+    from hardneg.models.load import load_cross_encoder
     from hardneg.retrieve.spec import make_retriever
 
     bm = make_retriever("bm25")
-    bm.index(test.corpus)
-    qs = test.judged_queries()
-    run = bm.search(qs, min(top, len(test.corpus)))
     if model is None:
-        return evaluate(run, test.qrels, METRICS)
-    from sentence_transformers import CrossEncoder
-
-    ce = CrossEncoder(model)
-    texts = test.corpus.full_texts()
-    qi, kj = np.nonzero(run.indices >= 0)
-    scores = ce.predict([(qs.texts[i], texts[run.indices[i, j]]) for i, j in zip(qi, kj)], batch_size=64,
-                        show_progress_bar=False)
-    out = {q: {} for q in qs.ids}
-    for i, j, s in zip(qi, kj, np.asarray(scores, dtype=np.float32)):
-        out[qs.ids[i]][run.doc_ids[run.indices[i, j]]] = float(s)
+        return score_retriever(bm, test, METRICS, top)[0]
+    metrics, run, out = score_reranker(load_cross_encoder(model, precision="fp32"), bm, test, top, METRICS)
     if save is not None:
         with atomic_write(save) as f:
             json.dump({"bm25": run.to_dict(), "reranker": out}, f)
-    return evaluate(out, test.qrels, METRICS)
+    return metrics
 
 
 def fusion_row(row: dict, runs_path: Path, test: Dataset, rrf_k: int = 60) -> dict:

@@ -72,15 +72,11 @@ def resolve(model: str) -> str:
 
 
 def ir_evaluator(ds: Dataset, name: str = "eval", batch_size: int = 64):
-    """ST's InformationRetrievalEvaluator over a split: nDCG@10, MRR@10, Recall@1/3/10/100 (cosine)."""
-    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+    """The in-training evaluator over a split: hardneg.evaluate's one path (ranx; exact cosine retrieval with the
+    model in memory): nDCG@10, MRR@10, Recall@1/3/10/100, MAP@100 in [0, 1], keyed `{name}_ndcg@10`, ..."""
+    from hardneg.evaluate.training import RetrievalEvaluator
 
-    rel = {q: set(d) for q, d in ds.positives().items() if d and q in ds.queries}
-    return InformationRetrievalEvaluator(
-        queries={q: ds.queries.text(q) for q in rel}, corpus=dict(zip(ds.corpus.ids, ds.corpus.full_texts())),
-        relevant_docs=rel, mrr_at_k=[10], ndcg_at_k=[10], accuracy_at_k=[1, 10],
-        precision_recall_at_k=[1, 3, 10, 100], map_at_k=[100], batch_size=batch_size, name=name,
-        write_csv=False)
+    return RetrievalEvaluator(ds, name=name, batch_size=batch_size)
 
 
 def _progress_callback(total_hint: str):

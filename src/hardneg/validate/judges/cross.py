@@ -14,9 +14,9 @@ log = logging.getLogger(__name__)
 class CrossEncoderJudge:
     """Score = sigmoid(logit) in (0, 1) for one-label models, softmax P(label 1) for two-label ones.
 
-    Pairs go to the model as (query, doc) tuples, so the tokenizer builds [CLS] q [SEP] d [SEP] with
-    token_type_ids 0/1 (the InPars pitfall is joining them into one string). All pairs of a call are
-    scored in one predict(), which sorts them by length across queries.
+    Scored by hardneg.models.score.cross_scores: (query, doc) tuples, so the tokenizer builds [CLS] q [SEP] d
+    [SEP] with token_type_ids 0/1 (the InPars pitfall is joining them into one string); all pairs of a call
+    in one predict(), which sorts them by length across queries.
     """
 
     compares = "query"
@@ -55,22 +55,9 @@ class CrossEncoderJudge:
             self._cache = PairCache(self._id())  # fell back to fp32: its own cached scores
 
     def _run(self, model, queries: list[str], docs: list[str]) -> np.ndarray:
-        import torch
+        from hardneg.models.score import cross_scores
 
-        if not queries:
-            return np.zeros(0, np.float32)
-
-        from hardneg.models.load import seq_length
-
-        pairs = list(zip(queries, docs))
-        with seq_length(model, self.max_length):
-            if model.num_labels == 1:
-                out = model.predict(pairs, batch_size=self.batch_size, activation_fn=torch.nn.Sigmoid(),
-                                    convert_to_numpy=True, show_progress_bar=False)
-                return np.asarray(out, dtype=np.float32).reshape(-1)
-            out = model.predict(pairs, batch_size=self.batch_size, apply_softmax=True,
-                                activation_fn=torch.nn.Identity(), convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(out, dtype=np.float32)[:, 1]
+        return cross_scores(model, queries, docs, batch_size=self.batch_size, max_length=self.max_length)
 
     def score_pairs(self, queries: list[str], docs: list[str]) -> np.ndarray:
         """float32 [n] sigmoid scores of the (queries[i], docs[i]) pairs."""
