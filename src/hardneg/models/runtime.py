@@ -95,11 +95,12 @@ def best_backend() -> str:
 
 
 def auto_precision(device: str | None = None) -> str:
-    """fp16 on CUDA; bf16 on CPUs with AMX (or AVX512-bf16 and no int8 runtime); int8 where OpenVINO is
-    installed (static int8; kept only if the check measures it faster than fp32 and agreeing with it) or where
-    ONNX Runtime is and the CPU has int8 dot-product units (VNNI/AMX); else fp32. The flags are logged.
+    """fp16 on CUDA; bf16 on CPUs with AMX (or AVX512-bf16 and no int8 runtime); int8 where OpenVINO or ONNX
+    Runtime is installed and the CPU has int8 dot-product units (VNNI/AMX), kept only if the check measures it
+    faster than fp32 and agreeing with it; else fp32. The flags are logged.
 
-    ONNX dynamic int8 on AVX2-only CPUs measured no faster than torch fp32 (docs/precision.md).
+    On AVX2-only CPUs both int8 runtimes measured no faster than torch fp32 (docs/precision.md), so `auto` does
+    not build an int8 copy there; `--precision int8` still does.
     """
     import torch
 
@@ -110,7 +111,7 @@ def auto_precision(device: str | None = None) -> str:
     seen = sorted(f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c"))
     if "amx_bf16" in flags or (_bf16_cpu(flags) and rt is None):
         choice = "bf16"
-    elif rt == "openvino" or (rt == "onnx" and any(f in flags for f in VNNI)):
+    elif rt is not None and any(f in flags for f in VNNI):
         choice = "int8"
     else:
         choice = "fp32"
