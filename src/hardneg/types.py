@@ -15,8 +15,30 @@ import numpy as np
 Qrels = dict[str, dict[str, int]]
 
 
+class _Ids:
+    """Lookup by id for Corpus and Queries (row order = `ids`)."""
+
+    ids: list[str]
+    _index: dict[str, int]
+
+    def _build_index(self, what: str) -> None:
+        self._index = {x: i for i, x in enumerate(self.ids)}
+        if len(self._index) != len(self.ids):
+            dup = next(x for i, x in enumerate(self.ids) if self._index[x] != i)
+            raise ValueError(f"duplicate {what} id '{dup}'")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._index
+
+    def index(self, key: str) -> int:
+        return self._index[key]
+
+
 @dataclass
-class Corpus:
+class Corpus(_Ids):
     """Documents in a fixed order; row i of any embedding matrix is document ids[i]."""
 
     ids: list[str]
@@ -27,19 +49,7 @@ class Corpus:
     def __post_init__(self) -> None:
         if not (len(self.ids) == len(self.titles) == len(self.texts)):
             raise ValueError("Corpus ids, titles and texts must have the same length")
-        self._index = {d: i for i, d in enumerate(self.ids)}
-        if len(self._index) != len(self.ids):
-            dup = next(d for i, d in enumerate(self.ids) if self._index[d] != i)
-            raise ValueError(f"duplicate corpus id '{dup}'")
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __contains__(self, doc_id: str) -> bool:
-        return doc_id in self._index
-
-    def index(self, doc_id: str) -> int:
-        return self._index[doc_id]
+        self._build_index("corpus")
 
     def indices(self, doc_ids: Iterable[str]) -> list[int]:
         return [self._index[d] for d in doc_ids]
@@ -55,7 +65,7 @@ class Corpus:
 
 
 @dataclass
-class Queries:
+class Queries(_Ids):
     ids: list[str]
     texts: list[str]
     _index: dict[str, int] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
@@ -63,19 +73,7 @@ class Queries:
     def __post_init__(self) -> None:
         if len(self.ids) != len(self.texts):
             raise ValueError("Queries ids and texts must have the same length")
-        self._index = {q: i for i, q in enumerate(self.ids)}
-        if len(self._index) != len(self.ids):
-            dup = next(q for i, q in enumerate(self.ids) if self._index[q] != i)
-            raise ValueError(f"duplicate query id '{dup}'")
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __contains__(self, qid: str) -> bool:
-        return qid in self._index
-
-    def index(self, qid: str) -> int:
-        return self._index[qid]
+        self._build_index("query")
 
     def text(self, qid: str) -> str:
         return self.texts[self._index[qid]]
