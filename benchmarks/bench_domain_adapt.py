@@ -47,8 +47,7 @@ def main() -> None:
     from hardneg.generate.prompts import make_prompt
     from hardneg.generate.run import GenConfig
     from hardneg.llm import make_llm, parse_llm_spec
-    from hardneg.pipeline.config import MineConfig
-    from hardneg.pipeline.mine import mine
+    from hardneg.pipeline import from_dict, run
     from hardneg.train.data import groups_from_mined
     from hardneg.train.trainer import TrainConfig, train_bi_encoder
 
@@ -75,8 +74,7 @@ def main() -> None:
         print(f"kept[{c.label}] {c.kept}/{c.seen}")
 
     ds = load_beir(out / "generated", "train")
-    mcfg = MineConfig(retrievers=["dense:minilm"], num_negatives=a.negatives, seed=a.seed, out=str(out / "mined"))
-    res = mine(ds, mcfg)
+    res = run(from_dict({"select": {"num_negatives": a.negatives, "seed": a.seed}, "out": str(out / "mined")}), ds)
     groups = groups_from_mined(res.mined)
     tr = train_bi_encoder(groups, TrainConfig(model="minilm", loss="mnrl", epochs=a.epochs, batch_size=32,
                                               learning_rate=a.lr, max_seq_length=a.max_seq_length, seed=a.seed),

@@ -84,8 +84,7 @@ def st_reference(ds, hidden, n: int, model_path: str) -> dict:
 
 def cross_fit(args, name: str, judges: list[str], rules: list[str], n: int, depth: int, **opts) -> dict:
     """Two folds: calibrate on the other fold's queries (all positives known), measure this fold's."""
-    from hardneg.pipeline.config import MineConfig
-    from hardneg.pipeline.mine import mine
+    from hardneg.pipeline import from_dict, run
     from hardneg.validate.step import validate_selection
 
     _, hidden, multi = hidden_dataset(args.data, args.split)
@@ -93,7 +92,7 @@ def cross_fit(args, name: str, judges: list[str], rules: list[str], n: int, dept
     for f in (0, 1):
         reveal = {q for i, q in enumerate(multi) if i % 2 != f}
         ds, _, _ = hidden_dataset(args.data, args.split, reveal)
-        res = mine(ds, MineConfig(retrievers=["dense:minilm"], strategy="top", num_negatives=n, depth=depth))
+        res = run(from_dict({"select": {"num_negatives": n}, "retrieve": {"depth": depth}}), ds)
         t = time.perf_counter()
         new, vres = validate_selection(ds, res.candidates, res.selection, judges, rules, split=args.split, **opts)
         secs += time.perf_counter() - t
@@ -146,14 +145,13 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from hardneg.pipeline.config import MineConfig
-    from hardneg.pipeline.mine import mine
+    from hardneg.pipeline import from_dict, run
     from hardneg.validate.step import validate_selection
 
     n, tj = args.n, args.teacher
     ds, hidden, _ = hidden_dataset(args.data, args.split)
     t0 = time.perf_counter()
-    res = mine(ds, MineConfig(retrievers=["dense:minilm"], strategy="top", num_negatives=n, depth=args.depth))
+    res = run(from_dict({"select": {"num_negatives": n}, "retrieve": {"depth": args.depth}}), ds)
     mine_s = time.perf_counter() - t0
     cands, sel = res.candidates, res.selection
     qids = list(cands.query_ids)

@@ -41,7 +41,7 @@ def _load(args):
     """
     import sentence_transformers  # noqa: F401
 
-    import hardneg.pipeline.mine  # noqa: F401
+    import hardneg.pipeline.runner  # noqa: F401
     import hardneg.retrieve.dense  # noqa: F401
     from hardneg.data.beir import load_beir
     from hardneg.types import Dataset
@@ -83,12 +83,13 @@ def worker_st(args) -> dict:
 
 
 def worker_hardneg(args) -> dict:
-    from hardneg.pipeline import MineConfig, mine
+    from hardneg.pipeline import from_dict, run
 
     ds = _load(args)
     t0 = time.perf_counter()
-    res = mine(ds, MineConfig(retrievers=["dense:minilm"], strategy="top", num_negatives=args.n, formats=["triplet"],
-                              out=args.out, batch_size=32, precision=args.precision))
+    res = run(from_dict({"retrieve": {"retrievers": ["dense:minilm"], "batch_size": 32, "precision": args.precision},
+                         "select": {"strategy": "top", "num_negatives": args.n}, "export": {"formats": ["triplet"]},
+                         "out": args.out}), ds)
     secs = time.perf_counter() - t0
     texts = res.mined.doc_texts
     negs = {t: [texts[r] for r in rows if r >= 0] for t, rows in zip(res.mined.query_texts, res.mined.neg_rows)}

@@ -74,9 +74,9 @@ def test_pairs_dataset_with_extra_corpus_and_named_columns():
 
 
 def test_api_checks_options_before_loading(tmp_path):
-    with pytest.raises(ValueError, match="--strategy"):
+    with pytest.raises(ValueError, match="^strategy: "):
         hardneg.mine(_pairs(), "bm25", relative_margin=-0.5)  # topk-percpos:1.5
-    with pytest.raises(ValueError, match="--judge"):
+    with pytest.raises(ValueError, match="^judges: unknown judge"):
         hardneg.mine(_pairs(), "bm25", judges=["nope"])
     with pytest.raises(DataError, match="no such file"):
         hardneg.mine(tmp_path / "missing", "bm25")

@@ -23,12 +23,12 @@ def test_sections_hold_parsed_specs_and_round_trip_through_yaml(tmp_path):
     assert isinstance(cfg.select.strategy, Strategy) and cfg.select.strategy.perc == 0.95
     assert all(isinstance(j, JudgeSpec) for j in cfg.validate.judges)
     assert cfg.validate.judges[1].threshold == 0.8 and cfg.validate.rules[0].value == 0.9
-    assert cfg.mine_config().precision == "int8" and cfg.validate.review == "review.jsonl"
+    assert cfg.retrieve.precision == "int8" and cfg.validate.review == "review.jsonl"
     path = dump(cfg, tmp_path / "config.yaml")
     assert load(path) == cfg
-    m = cfg.mine_config()
-    assert (m.strategy, m.num_negatives, m.seed, m.formats, m.out) == ("topk-percpos:0.95", 3, 7, ["flag", "triplet"],
-                                                                       "run")
+    s = cfg.select
+    assert (s.spec, s.num_negatives, s.seed, cfg.export.formats, cfg.out) == ("topk-percpos:0.95", 3, 7,
+                                                                              ["flag", "triplet"], "run")
     assert from_dict({}) == PipelineConfig()
     with_train = from_dict({**FULL, "train": {"epochs": 1, "loss": "gist", "guide": "mpnet"},
                             "evaluate": {"baselines": ["bm25"]}})
@@ -78,7 +78,7 @@ def test_retriever_spec_parses_once_and_round_trips(text, kind, model):
     cfg = from_dict({"retrieve": {"retrievers": [text, "bm25"]}})
     assert cfg.retrieve.retrievers == [spec, RetrieverSpec("bm25")]
     assert cfg.to_dict()["retrieve"]["retrievers"] == [str(spec), "bm25"]
-    assert cfg.mine_config().retrievers == [str(spec), "bm25"]
+    assert [str(r) for r in cfg.retrieve.retrievers] == [str(spec), "bm25"]
     assert from_dict(cfg.to_dict()) == cfg
 
 

@@ -27,5 +27,5 @@ def test_validate_on_a_run_folder_equals_one_pipeline_run_with_the_judge(tiny_be
     a, b = (json.loads((d / "validation" / "summary.json").read_text()) for d in (plain, judged))
     assert a == b and a["dropped"] > 0
     # the mine run's own exports and summary are left as they were
-    assert json.loads((plain / "summary.json").read_text())["config"]["strategy"] == "top"
+    assert json.loads((plain / "summary.json").read_text())["config"]["select"]["strategy"] == "top"
     assert "validation" not in json.loads((plain / "summary.json").read_text())

@@ -291,7 +291,7 @@ def test_mine_review_overrides_the_judges(tmp_path):
     assert any("purr loudly" in n for q, n in negs if q == "which animals purr")  # kept by review
     assert not any("Seine" in n for q, n in negs if q == "capital of France")
     r = CliRunner().invoke(app, ["mine", "--data", str(tmp_path / "data"), "--review", "review.jsonl", "--out", str(out)])
-    assert r.exit_code == 2 and "--review needs at least one --judge" in r.output
+    assert r.exit_code == 2 and "--review: needs at least one judge" in r.output
 
 
 def test_two_tabs_posting_at_once_lose_nothing(tmp_path):

@@ -34,7 +34,7 @@ def test_reused_out_resumes_same_settings_refuses_others_and_overwrite_clears_on
     now = {p.name for p in out.iterdir()}
     assert not now & {"flag.jsonl", "labeled-pair", "labeled-pair.parquet", "validation"}  # the old run's files are gone
     assert {"triplet", "triplet.parquet", "summary.json", "notes.txt"} <= now
-    assert json.loads((out / "summary.json").read_text())["config"]["num_negatives"] == 3
+    assert json.loads((out / "summary.json").read_text())["config"]["select"]["num_negatives"] == 3
 
 
 def test_out_with_foreign_files_is_refused(tiny_beir, tmp_path):

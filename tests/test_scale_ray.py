@@ -12,8 +12,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from hardneg.data.beir import load_beir  # noqa: E402
-from hardneg.pipeline.config import MineConfig  # noqa: E402
-from hardneg.pipeline.mine import mine  # noqa: E402
+from _pipeline_helpers import config, mine  # noqa: E402
 from hardneg.retrieve.topk import exact_topk  # noqa: E402
 from hardneg.scale.engine import RayOptions  # noqa: E402
 from hardneg.scale.mine import mine_ray  # noqa: E402
@@ -70,9 +69,9 @@ def test_sharded_topk_equals_exact(cluster, tmp_path):
     assert (idx2[:, 3:] == -1).all() and np.isneginf(sc2[:, 3:]).all()
 
 
-def _cfg(bert: Path, out: Path, **kw) -> MineConfig:
+def _cfg(bert: Path, out: Path, **kw) -> dict:
     kw.setdefault("num_negatives", 3)
-    return MineConfig(retrievers=[f"dense:{bert}"], seed=7, out=str(out), formats=["triplet", "flag"], **kw)
+    return dict(retrievers=[f"dense:{bert}"], seed=7, out=str(out), formats=["triplet", "flag"], **kw)
 
 
 OPTS = dict(num_cpus=2, shard_rows=5, block_rows=4, concurrency=1)
@@ -86,8 +85,8 @@ def runs(cluster, tiny_bert, tmp_path_factory, monkeypatch_module):
     tmp = tmp_path_factory.mktemp("runs")
     monkeypatch_module.setenv("HARDNEG_CACHE", str(tmp / "cache"))
     ds = load_beir(write_tiny_beir(tmp / "tiny"), "train")
-    single = mine(ds, _cfg(tiny_bert, tmp / "single"))
-    res = mine_ray(ds, _cfg(tiny_bert, tmp / "ray"), RayOptions(work_dir=str(tmp / "work"), **OPTS))
+    single = mine(ds, **_cfg(tiny_bert, tmp / "single"))
+    res = mine_ray(ds, config(**_cfg(tiny_bert, tmp / "ray")), RayOptions(work_dir=str(tmp / "work"), **OPTS))
     return ds, single, res, tmp
 
 
@@ -132,7 +131,7 @@ def test_worker_killed_mid_run_gives_identical_output(cluster, runs, tiny_bert, 
     shutil.rmtree(work / "selected")
     _arm(cluster, ("search", "select"))
     try:
-        hit = mine_ray(ds, _cfg(tiny_bert, tmp_path / "hit"), RayOptions(work_dir=str(work), **OPTS))
+        hit = mine_ray(ds, config(**_cfg(tiny_bert, tmp_path / "hit")), RayOptions(work_dir=str(work), **OPTS))
     finally:
         _disarm(cluster, ("search", "select"))
     assert sorted(p.name for p in cluster.glob("crashed-*")) == ["crashed-search", "crashed-select"]
@@ -146,7 +145,7 @@ def test_worker_killed_mid_run_gives_identical_output(cluster, runs, tiny_bert, 
     before = keep.stat().st_mtime_ns
     for p in (work / "topk" / "topk-00001.npz.done", work / "selected" / "selected-00001.parquet.done"):
         p.unlink()
-    again = mine_ray(ds, _cfg(tiny_bert, tmp_path / "again"), RayOptions(work_dir=str(work), **OPTS))
+    again = mine_ray(ds, config(**_cfg(tiny_bert, tmp_path / "again")), RayOptions(work_dir=str(work), **OPTS))
     assert keep.stat().st_mtime_ns == before
     assert (work / "topk" / "topk-00001.npz.done").exists()
     np.testing.assert_array_equal(again.selection.rows, hit.selection.rows)
@@ -161,7 +160,7 @@ def test_encoding_actor_killed_gives_identical_output(cluster, runs, tiny_bert, 
     monkeypatch.setenv("HARDNEG_CACHE", str(tmp_path / "cache"))
     _arm(cluster, ("encode",))
     try:
-        hit = mine_ray(ds, _cfg(tiny_bert, tmp_path / "hit"), RayOptions(work_dir=str(tmp_path / "w"), **OPTS))
+        hit = mine_ray(ds, config(**_cfg(tiny_bert, tmp_path / "hit")), RayOptions(work_dir=str(tmp_path / "w"), **OPTS))
     finally:
         _disarm(cluster, ("encode",))
     assert (cluster / "crashed-encode").exists()
@@ -177,8 +176,8 @@ def test_scifact_slice_parity_with_minilm(cluster, scifact_dir, minilm_path, tmp
     root = scifact_slice(scifact_dir, tmp_path / "slice")
     ds = load_beir(root, "train")
     kw = dict(strategy="range:2-30:random", num_negatives=4)
-    single = mine(ds, _cfg(minilm_path, tmp_path / "single", **kw))
-    res = mine_ray(ds, _cfg(minilm_path, tmp_path / "ray", **kw), corpus_source=str(root),
+    single = mine(ds, **_cfg(minilm_path, tmp_path / "single", **kw))
+    res = mine_ray(ds, config(**_cfg(minilm_path, tmp_path / "ray", **kw)), corpus_source=str(root),
                    opts=RayOptions(work_dir=str(tmp_path / "work"), num_cpus=2, shard_rows=50, block_rows=16,
                                    concurrency=1))
     assert res.summary["engine"]["shards"] == 4

@@ -8,13 +8,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from hardneg.data.beir import load_beir
-from hardneg.pipeline.config import MineConfig
-from hardneg.pipeline.mine import mine
 from hardneg.validate import validate
 from hardneg.validate.audit import summary
 from hardneg.validate.spec import parse_policy
-from hardneg.validate.step import mine_step, validate_selection
+from hardneg.validate.step import validate_selection
 
+from _pipeline_helpers import mine
 from _validate_helpers import TableJudge, tiny_candidates
 from test_validate_cli import _top_selection
 from test_validate_core import _judge_dropping
@@ -46,10 +45,8 @@ def test_relabelled_doc_is_a_positive_never_a_negative(tiny_beir, tmp_path):
     ds = load_beir(tiny_beir, "train")
     out = tmp_path / "run"
     judge = WordJudge(["Dogs", "Berlin"])
-    cfg = MineConfig(retrievers=["bm25"], num_negatives=3, depth=12, out=str(out),
-                     formats=["triplet", "labeled-pair", "flag"])
-    res = mine(ds, cfg, validate=mine_step([judge], ["abs:0.5"], policy="relabel=any", out=out,
-                                            meta={"split": "train"}))
+    res = mine(ds, [judge], rules=["abs:0.5"], policy="relabel=any", retrievers=["bm25"], num_negatives=3,
+               depth=12, out=str(out), formats=["triplet", "labeled-pair", "flag"])
     delta = (out / "qrels" / "train.relabelled.tsv").read_text().splitlines()
     assert delta[0] == "query-id\tcorpus-id\tscore"
     pairs = {tuple(x.split("\t")[:2]) for x in delta[1:]}
@@ -164,8 +161,8 @@ def test_report_shows_calibration_cascade_and_actions(tmp_path):
 
 def test_validation_budget_deepens_the_search(tiny_beir, tiny_bert):
     ds = load_beir(tiny_beir, "train")
-    base = mine(ds, MineConfig(retrievers=[f"dense:{tiny_bert}"], num_negatives=2, formats=[]))
-    more = mine(ds, MineConfig(retrievers=[f"dense:{tiny_bert}"], num_negatives=2, formats=[], validate_budget=3))
+    base = mine(ds, retrievers=[f"dense:{tiny_bert}"], num_negatives=2)
+    more = mine(ds, retrievers=[f"dense:{tiny_bert}"], num_negatives=2, validate_budget=3)
     assert more.candidates.rows.shape[1] == base.candidates.rows.shape[1] + 3
 
 

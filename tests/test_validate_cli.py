@@ -6,6 +6,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from hardneg.cli import app
+from hardneg.data.beir import load_beir
 from hardneg.types import Selection
 from hardneg.validate.step import load_candidates, save_candidates, selection_order, validate_selection
 
@@ -82,18 +83,18 @@ def test_cli_reports_bad_input(tmp_path):
     assert r.exit_code == 2 and "hardneg validate" in r.output
 
 
-def test_mine_step_saves_candidates_and_validates(tiny_beir, tmp_path):
-    from hardneg.validate.step import mine_step
+def test_run_saves_candidates_and_validates(tiny_beir, tmp_path):
+    from _pipeline_helpers import mine
 
-    ds, cand = tiny_candidates(tiny_beir, k=8)
-    sel = _top_selection(cand, 3)
-    step = mine_step(["dup:exact"], out=tmp_path, meta={"data": str(tiny_beir), "split": "train"})
-    new = step(ds, cand, sel)
-    assert (new.rows == sel.rows).all()  # no exact duplicates of a positive among the tiny candidates
-    c2, s2, meta = load_candidates(tmp_path / "candidates.npz")
-    assert (s2.rows == sel.rows).all() and meta["data"] == str(tiny_beir)
-    assert (tmp_path / "validation" / "summary.json").exists()
-    assert mine_step()(ds, cand, sel) is sel
+    ds = load_beir(tiny_beir, "train")
+    plain = mine(ds, retrievers=["bm25"], num_negatives=3, depth=8)
+    res = mine(ds, judges=["dup:exact"], retrievers=["bm25"], num_negatives=3, depth=8, data=str(tiny_beir),
+               out=str(tmp_path / "run"))
+    assert (res.selection.rows == plain.selection.rows).all()  # no exact duplicates of a positive here
+    c2, s2, meta = load_candidates(tmp_path / "run" / "candidates.npz")
+    assert (c2.rows == plain.candidates.rows).all() and meta["data"] == str(tiny_beir) and meta["split"] == "train"
+    assert (tmp_path / "run" / "validation" / "summary.json").exists()
+    assert not plain.validation and "validate" not in plain.summary["steps"]
 
 
 def test_mine_with_judges_then_validate_and_report(tiny_beir, tmp_path):

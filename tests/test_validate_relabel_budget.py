@@ -6,16 +6,14 @@ import json
 import numpy as np
 import pytest
 
-from hardneg.pipeline.config import MineConfig
-from hardneg.pipeline.mine import mine
 from hardneg.types import Corpus, Dataset, Queries
 from hardneg.validate import validate
 from hardneg.validate.budget import budget_depth, deeper_depth, drop_shares
 from hardneg.validate.calibrate import calibrate_relabel, precision_curve
 from hardneg.validate.core import relabel_rule
 from hardneg.validate.spec import RuleSpec
-from hardneg.validate.step import mine_step
 
+from _pipeline_helpers import mine
 from _validate_helpers import TableJudge, tiny_candidates
 
 
@@ -101,8 +99,8 @@ class FlagJudge:
 def test_mine_searches_deeper_when_validation_leaves_queries_short(tmp_path):
     ds = _corpus()
     out = tmp_path / "run"
-    cfg = MineConfig(retrievers=["bm25"], num_negatives=5, validate_budget=2, out=str(out), formats=["flag"])
-    res = mine(ds, cfg, validate=mine_step([FlagJudge()], ["abs:0.5"], out=out, meta={"split": "train"}))
+    res = mine(ds, [FlagJudge()], rules=["abs:0.5"], retrievers=["bm25"], num_negatives=5, validate_budget=2,
+               out=str(out), formats=["flag"])
     info = res.summary["depth_budget"]
     assert info["short_for_depth"] > 0 and info["second_depth"] >= 2 * info["first_depth"]
     assert res.candidates.rows.shape[1] == info["second_depth"]
@@ -112,8 +110,8 @@ def test_mine_searches_deeper_when_validation_leaves_queries_short(tmp_path):
     vs = json.loads((out / "validation" / "summary.json").read_text())
     assert vs["queries_short"] == 0
     # a given --depth is never changed
-    res = mine(ds, MineConfig(retrievers=["bm25"], num_negatives=5, depth=8, validate_budget=0),
-               validate=mine_step([FlagJudge()], ["abs:0.5"]))
+    res = mine(ds, [FlagJudge()], rules=["abs:0.5"], retrievers=["bm25"], num_negatives=5, depth=8,
+               validate_budget=0)
     assert "depth_budget" not in res.summary and res.selection.still_short > 0
 
 

@@ -1,6 +1,6 @@
 """hardneg.mine(): the Python front door, shaped like sentence-transformers' `mine_hard_negatives`.
 
-It wraps hardneg.pipeline.mine.mine (the same pipeline as `hardneg mine`) and returns the result in memory.
+It runs hardneg.pipeline.run (the same pipeline as `hardneg mine`) and returns the result in memory.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from hardneg.types import Corpus, Dataset
-from hardneg.pipeline.config import MineConfig
-from hardneg.pipeline.mine import MineResult
+from hardneg.pipeline.pipeline_config import PipelineConfig
+from hardneg.pipeline.result import MineResult
 
 
 @dataclass
@@ -19,7 +19,7 @@ class MinedData:
     """What hardneg.mine() returns: the mined data in memory, its summary (counts, scores, timings in seconds)."""
 
     result: MineResult
-    config: MineConfig
+    config: PipelineConfig
     columns: tuple[str, str] = ("query", "positive")  # a datasets.Dataset input's (anchor, positive) names
 
     @property
@@ -50,10 +50,12 @@ class MinedData:
 
     def save(self, out: str | Path, formats: Sequence[str] | str | None = None) -> dict[str, dict]:
         """Write the formats (default: those mined with) and summary.json under `out`; returns {format: files}."""
-        from hardneg.pipeline.mine import export_step, write_summary
+        from hardneg.export.write import export
+        from hardneg.pipeline.result import write_summary
 
-        cfg = replace(self.config, out=str(out), formats=list(formats or self.config.formats))
-        export_step(self.result, cfg)
+        fmts = [formats] if isinstance(formats, str) else list(formats or self.config.export.formats)
+        cfg = replace(self.config, out=str(out), export=replace(self.config.export, formats=fmts))
+        self.result.exported = export(self.result.mined, out, fmts)
         write_summary(self.result, cfg)
         return self.result.exported
 
@@ -134,7 +136,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
          num_negatives: int = 3, sampling: str = "top", range_min: int = 0, range_max: int | None = None,
          absolute_margin: float | None = None, relative_margin: float | None = None,
          min_score: float | None = None, max_score: float | None = None, strategy: str | None = None,
-         formats: Sequence[str] = ("triplet",), judges: Sequence[str] = (), rules: Sequence[str] = (),
+         formats: Sequence[str] = ("triplet",), judges: Sequence[Any] = (), rules: Sequence[str] = (),
          out: str | Path | None = None, overwrite: bool = False, skip_invalid: bool = False,
          batch_size: int = 32, seed: int = 0, **options) -> MinedData:
     """Mine hard negatives, as `sentence_transformers.util.mine_hard_negatives(dataset, model)` does.
@@ -143,29 +145,28 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
           dataset name. model: a SentenceTransformer, a model name (`minilm`, a path, a hub id) or a retriever
           spec (`bm25`, `dense:mpnet`). The selection arguments follow mine_hard_negatives (margins compare
           with the query's best positive); `strategy` (a hardneg spec) replaces them. `judges` validate the
-          negatives (as `hardneg mine --judge`). Scores are the miner's (cosine for dense models).
-          Other MineConfig fields (short, depth, search, backend, prompt, ...) go in `options`.
+          negatives: specs as `hardneg mine --judge`, or judge objects (a `name` and `score_pairs(queries,
+          docs)`; see hardneg.validate.judges.base). Scores are the miner's (cosine for dense models).
+          Other config keys go in `options` by their flat names (hardneg.pipeline.pipeline_config.FLAT:
+          short, depth, search, backend, prompt, policy, target_fn_rate, ...).
     Returns a MinedData: `.to_dataset(format)`, `.save(dir)`, `.summary`; with `out` the files are written too
     (a folder holding another run is refused unless `overwrite`, as `hardneg mine --out`).
     """
-    from hardneg.checks import check_mine
     from hardneg.export.write import parse_formats
-    from hardneg.pipeline.pipeline_config import flags_dict, from_dict
+    from hardneg.pipeline.pipeline_config import FLAT, from_dict, nest
     from hardneg.pipeline.runner import run
     from hardneg.pipeline.runs import pipeline_plan
 
     spec, ready = _retriever(model, batch_size)
-    options.setdefault("pos_score", "max")  # mine_hard_negatives compares with the best positive
-    cfg = MineConfig(retrievers=[spec], num_negatives=num_negatives, min_score=min_score, max_score=max_score,
-                     strategy=strategy or strategy_spec(sampling, range_min, range_max, absolute_margin,
-                                                        relative_margin),
-                     formats=list(formats), out=str(out) if out else None, batch_size=batch_size, seed=seed,
-                     **options)
-    check_mine(cfg, judges=judges, rules=rules)
     where = data.name if isinstance(data, Dataset) else str(getattr(data, "_fingerprint", None) or data)
-    source = {"data": where, "split": split, "query_column": anchor_column or "query",
-              "answer_column": positive_column or "answer", "skip_invalid": skip_invalid}
-    pcfg = from_dict(flags_dict(cfg, source, judges, rules))
+    flat = {"data": where, "split": split, "query_column": anchor_column or "query",
+            "answer_column": positive_column or "answer", "skip_invalid": skip_invalid, "retrievers": [spec],
+            "num_negatives": num_negatives, "min_score": min_score, "max_score": max_score,
+            "strategy": strategy or strategy_spec(sampling, range_min, range_max, absolute_margin, relative_margin),
+            "formats": list(formats), "out": str(out) if out else None, "batch_size": batch_size, "seed": seed,
+            "judges": list(judges), "rules": list(rules),
+            "pos_score": "max", **options}  # mine_hard_negatives compares with the best positive
+    pcfg = from_dict(nest(flat), flags={v: k for k, v in FLAT.items()})
     # the out folder is planned before any data loads (refused if it holds another run)
     planned = pipeline_plan(pcfg, overwrite, check_data=isinstance(data, (str, Path))) if out else ("", "new")
     ds = to_hardneg(data, corpus, anchor_column=anchor_column, positive_column=positive_column, split=split,
@@ -173,7 +174,7 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
     cols = ("query", "positive")
     if hasattr(data, "column_names") and not isinstance(data, Dataset):
         cols = (anchor_column or data.column_names[0], positive_column or data.column_names[1])
-    res = MinedData(run(pcfg, ds, retrievers=ready, planned=planned), cfg, cols)
+    res = MinedData(run(pcfg, ds, retrievers=ready, planned=planned), pcfg, cols)
     if not out:  # rows per format as the files would hold them
-        res.summary["exported"] = {f: len(res.to_dataset(f)) for f in parse_formats(cfg.formats)}
+        res.summary["exported"] = {f: len(res.to_dataset(f)) for f in parse_formats(pcfg.export.formats)}
     return res

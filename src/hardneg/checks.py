@@ -84,7 +84,8 @@ def check_validation(judges: Sequence[str] = (), rules: Sequence[str] = (), comb
     from hardneg.validate.spec import COMBINE, margin_judge, parse_judge, parse_policy, parse_rule
 
     for j in judges:
-        _spec("--judge", parse_judge, j)
+        if j is not None:  # None: a ready judge object
+            _spec("--judge", parse_judge, j)
     for r in rules:
         _spec("--rule", parse_rule, r)
     _choice("--combine", combine, COMBINE)
@@ -101,47 +102,46 @@ def check_validation(judges: Sequence[str] = (), rules: Sequence[str] = (), comb
         raise OptionError("--target-fn-rate", f"must be in (0, 1), got {target_fn_rate}")
 
 
-def check_ray(cfg) -> None:
-    """The ray engine searches exactly (sharded top-k); faiss indexes are single-process."""
-    if cfg.search != "exact":
+def check_ray(r) -> None:
+    """The ray engine searches exactly (sharded top-k); faiss indexes are single-process. `r`: a retrieve section."""
+    if r.search != "exact":
         raise OptionError("--engine", f"ray searches dense retrievers exactly (sharded), not with --search "
-                                      f"{cfg.search}; drop --search or use --engine single")
+                                      f"{r.search}; drop --search or use --engine single")
 
 
-def check_mine(cfg, judges: Sequence[str] = (), rules: Sequence[str] = (), combine: str = "any",
-               engine: str = "single", fusion_given: bool = False) -> None:
-    """Every `mine` option in `cfg` (a MineConfig) and the validation specs; out-folder rules are in rundir."""
+def check_pipeline(cfg, fusion_given: bool = False) -> None:
+    """Every option of a PipelineConfig's mining sections and its validation specs (named by their `hardneg
+    mine` flags; pipeline_config maps them to key paths); out-folder rules are in rundir."""
     from hardneg.export.write import parse_formats
     from hardneg.retrieve.dense import SEARCHES
     from hardneg.retrieve.fusion import METHODS
     from hardneg.models.runtime import PRECISIONS
-    from hardneg.retrieve.spec import parse_retriever
-    from hardneg.select.spec import POS_SCORE, parse_strategy
+    from hardneg.select.spec import POS_SCORE
 
-    if not cfg.retrievers:
+    r, s, v = cfg.retrieve, cfg.select, cfg.validate
+    if not r.retrievers:
         raise OptionError("--retriever", "give at least one retriever")
-    for r in cfg.retrievers:
-        _spec("--retriever", parse_retriever, r)
-    _choice("--fusion", cfg.fusion, METHODS)
-    if fusion_given and len(cfg.retrievers) < 2:
+    _choice("--fusion", r.fusion, METHODS)
+    if fusion_given and len(r.retrievers) < 2:
         raise OptionError("--fusion", "fuses several retrievers; give --retriever twice or more, or drop --fusion")
-    _spec("--strategy", lambda s: parse_strategy(s, cfg.min_score, cfg.max_score), cfg.strategy)
-    _at_least("--num-negatives", cfg.num_negatives, 1)
-    _at_least("--depth", cfg.depth, 1)
-    _at_least("--batch-size", cfg.batch_size, 1)
-    _choice("--pos-score", cfg.pos_score, POS_SCORE)
-    _choice("--short", cfg.short, ("keep", "drop", "pad"))
-    _choice("--search", cfg.search, SEARCHES)
-    if cfg.precision is not None:
-        _choice("--precision", cfg.precision, PRECISIONS)
-    if cfg.min_score is not None and cfg.max_score is not None and cfg.min_score > cfg.max_score:
-        raise OptionError("--min-score", f"{cfg.min_score} is above --max-score {cfg.max_score}")
-    if not _spec("--format", parse_formats, cfg.formats):
+    _at_least("--num-negatives", s.num_negatives, 1)
+    _at_least("--depth", r.depth, 1)
+    _at_least("--batch-size", r.batch_size, 1)
+    _choice("--pos-score", s.pos_score, POS_SCORE)
+    _choice("--short", s.short, ("keep", "drop", "pad"))
+    _choice("--search", r.search, SEARCHES)
+    if r.precision is not None:
+        _choice("--precision", r.precision, PRECISIONS)
+    if s.min_score is not None and s.max_score is not None and s.min_score > s.max_score:
+        raise OptionError("--min-score", f"{s.min_score} is above --max-score {s.max_score}")
+    if not _spec("--format", parse_formats, cfg.export.formats):
         raise OptionError("--format", "give at least one format")
-    check_validation(judges, rules, combine, cfg.policy, cfg.drop_query, cfg.cascade, cfg.target_fn_rate,
-                     cfg.margin_judge, cfg.formats)
-    _choice("--engine", engine, ("single", "ray"))
-    if engine == "ray":
-        check_ray(cfg)
+    check_validation([getattr(j, "text", None) for j in v.judges], [x.text for x in v.rules], v.combine, v.policy, v.drop_query,
+                     v.cascade, v.target_fn_rate, v.margin_judge, cfg.export.formats)
+    _choice("--engine", r.engine, ("single", "ray"))
+    if r.engine == "ray":
+        check_ray(r)
+        if any(not hasattr(j, "text") for j in v.judges):
+            raise OptionError("--engine", "ray runs judges from specs (teacher:mpnet, ...), not judge objects")
     if cfg.out:
         check_out(cfg.out)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hardneg.pipeline.config import MineConfig
+from hardneg.pipeline.pipeline_config import FLAT
 from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
 
 console = Console(stderr=True)
@@ -50,28 +50,24 @@ def summary_table(s: dict) -> Table:
     return t
 
 
-FLAG_KEYS = {"data": "data.path", "split": "data.split", "query_column": "data.query_column",
-             "answer_column": "data.answer_column", "skip_invalid": "data.skip_invalid",
-             "min_relevance": "data.min_relevance", "retriever": "retrieve.retrievers", "fusion": "retrieve.fusion",
-             "depth": "retrieve.depth", "batch_size": "retrieve.batch_size", "backend": "retrieve.backend",
-             "search": "retrieve.search", "engine": "retrieve.engine", "ray_address": "retrieve.ray_address",
-             "strategy": "select.strategy", "num_negatives": "select.num_negatives", "seed": "select.seed",
-             "pos_score": "select.pos_score", "short": "select.short", "min_score": "select.min_score",
-             "max_score": "select.max_score", "dedup_negatives": "select.dedup_negatives",
-             "judge": "validate.judges", "rule": "validate.rules", "combine": "validate.combine",
-             "fmt": "export.formats", "prompt": "export.prompt", "out": "out", "precision": "retrieve.precision",
-             "review": "validate.review", "policy": "validate.policy", "drop_query": "validate.drop_query",
-             "cascade": "validate.cascade", "target_fn_rate": "validate.target_fn_rate",
-             "margin_judge": "validate.margin_judge"}
+# parameter name -> key path (hardneg.pipeline.pipeline_config.FLAT, under the flags' own names)
+FLAG_KEYS = {{"retrievers": "retriever", "judges": "judge", "rules": "rule", "formats": "fmt"}.get(k, k): v
+             for k, v in FLAT.items() if k not in ("validate_budget", "refill_margin")}
+KEY_FLAGS = {k: "--" + {"fmt": "format"}.get(n, n).replace("_", "-") for n, k in FLAG_KEYS.items()}
 
 
 def given_flags(ctx: typer.Context, values: dict) -> dict:
     """The flags typed on the command line, as a config dict (section -> key -> value)."""
+    typed = [n for n in FLAG_KEYS  # typer's own click: compare the source by name
+             if getattr(ctx.get_parameter_source(n), "name", "") in ("COMMANDLINE", "ENVIRONMENT")]
+    return flags_dict(values, typed)
+
+
+def flags_dict(values: dict, names=FLAG_KEYS) -> dict:
+    """The flags `names` of `values` (the command's parameters) as a config dict (section -> key -> value)."""
     out: dict = {}
-    for name, key in FLAG_KEYS.items():
-        src = ctx.get_parameter_source(name)  # typer's own click: compare the source by name
-        if getattr(src, "name", "") not in ("COMMANDLINE", "ENVIRONMENT"):
-            continue
+    for name in names:
+        key = FLAG_KEYS[name]
         v = values[name]
         v = str(v) if isinstance(v, Path) else v
         if "." in key:
@@ -138,36 +134,18 @@ def mine(
 ) -> None:
     """Mine hard negatives for every query with a positive, and export them for training."""
     from hardneg.cli.common import fail
-    from hardneg.pipeline.pipeline_config import ConfigError, flags_dict, load_dict
-    from hardneg.pipeline.runs import mine_plan
+    from hardneg.pipeline.pipeline_config import ConfigError, load_dict
 
     if config is None:
         if data is None or out is None:
             fail(ValueError(f"Missing option '{'--data' if data is None else '--out'}' (or give --config FILE)"))
-        cfg = MineConfig(retrievers=retriever, fusion=fusion or "rrf", strategy=strategy,
-                         num_negatives=num_negatives, depth=depth, seed=seed, pos_score=pos_score, short=short,
-                         min_score=min_score, max_score=max_score, formats=fmt, out=str(out),
-                         batch_size=batch_size, backend=backend, precision=precision, search=search,
-                         min_relevance=min_relevance, dedup_negatives=dedup_negatives, prompt=prompt,
-                         show_progress=True, policy=policy, drop_query=drop_query, cascade=cascade,
-                         target_fn_rate=target_fn_rate, margin_judge=margin_judge,
-                         validate_budget=10 * num_negatives if judge and depth is None else 0)
-        source = {"data": data, "split": split, "query_column": query_column, "answer_column": answer_column,
-                  "skip_invalid": skip_invalid}
-        try:  # every option with its flag's name, before anything loads or is written
-            if review and not judge:
-                raise ValueError("--review needs at least one --judge (it overrides their decisions)")
-            mine_plan(cfg, source, judge, rule, combine, engine, fusion is not None, overwrite)
-        except ValueError as e:
-            fail(e)
-        raw, where = flags_dict(cfg, source, judge, rule, combine, engine, ray_address), ""
-        raw["validate"]["review"] = str(review) if review else None
+        raw, where = flags_dict({**locals(), "fusion": fusion or "rrf"}), ""
     else:
         try:
             raw, where = merge(load_dict(config), given_flags(ctx, locals())), str(config)
         except ConfigError as e:
             fail(e)
-    pcfg = build(raw, where)
+    pcfg = build(raw, where, fusion_given=fusion is not None and config is None)
     res = run_config(pcfg, overwrite)
     if res.selection.still_short:
         console.print(f"[yellow]{res.selection.still_short} queries have fewer than {pcfg.select.num_negatives} "
@@ -176,13 +154,14 @@ def mine(
     console.print(f"wrote {', '.join(files)}, config.yaml and summary.json to {pcfg.out}")
 
 
-def build(raw: dict, where: str):
-    """The PipelineConfig of a config dict; exits 2 with one line naming `where` and the key when it is bad."""
+def build(raw: dict, where: str, fusion_given: bool = False):
+    """The PipelineConfig of a config dict; exits 2 with one line naming `where` and the key (or, for a dict
+    built from flags, the flag) when it is bad."""
     from hardneg.cli.common import fail
     from hardneg.pipeline.pipeline_config import from_dict
 
     try:
-        pcfg = from_dict(raw, where)
+        pcfg = from_dict(raw, where, flags=KEY_FLAGS, fusion_given=fusion_given)
         if not pcfg.data.path or not pcfg.out:
             raise ValueError(f"{where + ': ' if where else ''}{'data.path' if not pcfg.data.path else 'out'}: required")
     except ValueError as e:

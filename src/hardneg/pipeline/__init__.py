@@ -1,12 +1,10 @@
 """The pipeline: one typed config (PipelineConfig) run step by step by run(config).
 
-run: retrieve -> select -> validate (with judges) -> export -> train -> evaluate (with their sections).
-mine(dataset, MineConfig) is the in-memory mining core the steps share.
+run: generate -> retrieve -> select -> validate (with judges) -> export -> train -> evaluate (with their sections).
 """
 
-from hardneg.pipeline.config import MineConfig
-from hardneg.pipeline.mine import MineResult, mine
-from hardneg.pipeline.pipeline_config import ConfigError, PipelineConfig, from_dict, load
+from hardneg.pipeline.pipeline_config import ConfigError, PipelineConfig, from_dict, load, nest
+from hardneg.pipeline.result import MineResult
 from hardneg.pipeline.runner import run
 
-__all__ = ["ConfigError", "MineConfig", "MineResult", "PipelineConfig", "from_dict", "load", "mine", "run"]
+__all__ = ["ConfigError", "MineResult", "PipelineConfig", "from_dict", "load", "nest", "run"]

@@ -73,7 +73,7 @@ def generated(cfg):
 
 def train(ctx, load: bool) -> None:
     """Fine-tune config.train.model on the exported (validated) negatives; the model is saved to out/model."""
-    from hardneg.pipeline.mine import to_mined
+    from hardneg.pipeline.result import to_mined
     from hardneg.train.data import groups_from_mined
     from hardneg.train.trainer import train_bi_encoder
 
@@ -82,7 +82,7 @@ def train(ctx, load: bool) -> None:
         return
     if not ctx.out:
         raise ValueError("the train step saves a model: give the run an out folder")
-    groups = groups_from_mined(to_mined(ctx.ds, ctx.prep, ctx.cands, ctx.sel, ctx.cfg.mine_config()))
+    groups = groups_from_mined(to_mined(ctx.ds, ctx.prep, ctx.cands, ctx.sel, ctx.cfg))
     t0 = time.perf_counter()
     with atomic_dir(ctx.out / MODEL) as tmp:  # a killed run leaves no half-saved model
         res = train_bi_encoder(groups, ctx.cfg.train, tmp, progress=ctx.cfg.show_progress)

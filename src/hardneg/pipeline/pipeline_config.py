@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from hardneg.llm.spec import LLMSpec
-from hardneg.pipeline.config import MineConfig
 from hardneg.retrieve.spec import RetrieverSpec, parse_retriever
 from hardneg.select.spec import Strategy, parse_strategy
 from hardneg.train.trainer import TrainConfig
@@ -127,13 +126,40 @@ class EvaluateSection:
 OPTIONAL = ("generate", "train", "evaluate")  # sections whose step runs only when the section is given
 SECTIONS = {"data": DataSection, "retrieve": RetrieveSection, "select": SelectSection,
             "validate": ValidateSection, "export": ExportSection}
-# MineConfig option (as check_mine names it) -> key path
-OPTION_KEYS = {"--retriever": "retrieve.retrievers", "--fusion": "retrieve.fusion", "--strategy": "select.strategy",
-               "--num-negatives": "select.num_negatives", "--depth": "retrieve.depth",
-               "--batch-size": "retrieve.batch_size", "--pos-score": "select.pos_score", "--short": "select.short",
-               "--search": "retrieve.search", "--min-score": "select.min_score", "--format": "export.formats",
-               "--combine": "validate.combine", "--engine": "retrieve.engine", "--out": "out",
-               "--precision": "retrieve.precision"}
+# flat names (hardneg.mine()'s keywords, `hardneg mine`'s flags) -> key path
+FLAT = {"data": "data.path", "split": "data.split", "query_column": "data.query_column",
+        "answer_column": "data.answer_column", "skip_invalid": "data.skip_invalid",
+        "min_relevance": "data.min_relevance", "retrievers": "retrieve.retrievers", "fusion": "retrieve.fusion",
+        "depth": "retrieve.depth", "batch_size": "retrieve.batch_size", "backend": "retrieve.backend",
+        "precision": "retrieve.precision", "search": "retrieve.search", "engine": "retrieve.engine",
+        "ray_address": "retrieve.ray_address", "strategy": "select.strategy", "num_negatives": "select.num_negatives",
+        "seed": "select.seed", "pos_score": "select.pos_score", "short": "select.short",
+        "min_score": "select.min_score", "max_score": "select.max_score", "dedup_negatives": "select.dedup_negatives",
+        "judges": "validate.judges", "rules": "validate.rules", "combine": "validate.combine",
+        "review": "validate.review", "policy": "validate.policy", "drop_query": "validate.drop_query",
+        "cascade": "validate.cascade", "target_fn_rate": "validate.target_fn_rate",
+        "margin_judge": "validate.margin_judge", "validate_budget": "validate.budget",
+        "refill_margin": "validate.refill_margin", "formats": "export.formats", "prompt": "export.prompt",
+        "out": "out"}
+# `hardneg mine` flag -> key path (checks.check_pipeline names options by flag)
+OPTION_KEYS = {"--" + k.replace("_", "-"): v for k, v in FLAT.items()} | {
+    "--retriever": "retrieve.retrievers", "--format": "export.formats", "--judge": "validate.judges",
+    "--rule": "validate.rules"}
+
+
+def nest(flat: dict) -> dict:
+    """A config dict (section -> key -> value) from flat names (FLAT); an unknown name is a ConfigError."""
+    out: dict = {}
+    for name, v in flat.items():
+        if name not in FLAT:
+            raise ConfigError(f"{name}: unknown option (choose from {', '.join(FLAT)})")
+        key = FLAT[name]
+        if "." in key:
+            sec, k = key.split(".")
+            out.setdefault(sec, {})[k] = v
+        else:
+            out[key] = v
+    return out
 
 
 @dataclass
@@ -156,7 +182,8 @@ class PipelineConfig:
         d = {name: asdict(getattr(self, name)) for name in SECTIONS}
         d["select"]["strategy"] = d["select"].pop("spec")
         d["retrieve"]["retrievers"] = [str(r) for r in self.retrieve.retrievers]
-        d["validate"]["judges"] = [j.text for j in self.validate.judges]
+        d["validate"]["judges"] = [getattr(j, "text", None) or f"ready:{getattr(j, 'name', type(j).__name__)}"
+                                   for j in self.validate.judges]  # a ready judge object is Python-only
         d["validate"]["rules"] = [r.text for r in self.validate.rules]
         for name in OPTIONAL:
             if getattr(self, name) is not None:
@@ -164,19 +191,6 @@ class PipelineConfig:
         if self.generate is not None:
             del d["generate"]["llm"]
         return {**d, "out": self.out}
-
-    def mine_config(self) -> MineConfig:
-        """The flat MineConfig view the retrieve/select/export steps read."""
-        r, s, e, v = self.retrieve, self.select, self.export, self.validate
-        return MineConfig(retrievers=[str(x) for x in r.retrievers], fusion=r.fusion, strategy=s.spec,
-                          num_negatives=s.num_negatives, depth=r.depth, seed=s.seed, pos_score=s.pos_score,
-                          short=s.short, min_score=s.min_score, max_score=s.max_score, formats=list(e.formats),
-                          out=self.out, batch_size=r.batch_size, backend=r.backend, precision=r.precision,
-                          search=r.search,
-                          min_relevance=self.data.min_relevance, dedup_negatives=s.dedup_negatives,
-                          prompt=e.prompt, show_progress=self.show_progress, policy=v.policy,
-                          drop_query=v.drop_query, cascade=v.cascade, target_fn_rate=v.target_fn_rate,
-                          margin_judge=v.margin_judge, validate_budget=self.validate_budget())
 
     def validate_budget(self) -> int:
         """Extra candidates searched per query for validation to refill from (as `hardneg mine --judge`)."""
@@ -220,13 +234,16 @@ def _section(cls, raw, name: str, where: str) -> dict:
     return dict(raw)
 
 
-def _specs(items, parse, key: str, where: str) -> list:
+def _specs(items, parse, key: str, where: str, ready: bool = False) -> list:
     if isinstance(items, str):
         items = [items]
     if not isinstance(items, list):
         raise _at(where, key, "must be a list")
     out = []
     for i, s in enumerate(items):
+        if ready and not isinstance(s, str) and callable(getattr(s, "score_pairs", None)):
+            out.append(s)  # a judge object (hardneg.validate.judges.base.Judge), from Python
+            continue
         try:
             out.append(parse(str(s)))
         except ValueError as e:
@@ -234,9 +251,21 @@ def _specs(items, parse, key: str, where: str) -> list:
     return out
 
 
-def from_dict(d: dict, where: str = "") -> PipelineConfig:
-    """Build and check a PipelineConfig (every spec parsed, every option checked); ConfigError names the key."""
-    from hardneg.checks import OptionError, check_mine
+def from_dict(d: dict, where: str = "", flags: dict[str, str] | None = None,
+              fusion_given: bool = False) -> PipelineConfig:
+    """Build and check a PipelineConfig (every spec parsed, every option checked); ConfigError names the key.
+    flags: key path -> the name errors give instead (CLI flags). fusion_given: retrieve.fusion was asked for."""
+    try:
+        return _build(d, where, fusion_given)
+    except ConfigError as e:
+        key, _, msg = str(e).partition(": ")
+        if where or key.split("[")[0] not in (flags or {}):
+            raise
+        raise ConfigError(f"{flags[key.split('[')[0]]}: {msg}") from None
+
+
+def _build(d: dict, where: str, fusion_given: bool) -> PipelineConfig:
+    from hardneg.checks import OptionError, check_pipeline
 
     if not isinstance(d, dict):
         raise _at(where, "(top)", "must be a mapping of sections")
@@ -245,7 +274,7 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
             raise _at(where, k, f"unknown section (choose from {', '.join([*SECTIONS, *OPTIONAL, 'out'])})")
     raw = {name: _section(cls, d.get(name), name, where) for name, cls in SECTIONS.items()}
     v = raw["validate"]
-    v["judges"] = _specs(v.get("judges", []), parse_judge, "validate.judges", where)
+    v["judges"] = _specs(v.get("judges", []), parse_judge, "validate.judges", where, ready=True)
     v["rules"] = _specs(v.get("rules", []), parse_rule, "validate.rules", where)
     if "retrievers" in raw["retrieve"]:
         raw["retrieve"]["retrievers"] = _specs(raw["retrieve"]["retrievers"], parse_retriever, "retrieve.retrievers",
@@ -277,8 +306,7 @@ def from_dict(d: dict, where: str = "") -> PipelineConfig:
     if cfg.evaluate is not None and cfg.train is None:
         raise _at(where, "evaluate", "scores the trained model: add a train section")
     try:
-        check_mine(cfg.mine_config(), [j.text for j in cfg.validate.judges], [r.text for r in cfg.validate.rules],
-                   cfg.validate.combine, cfg.retrieve.engine, fusion_given=False)
+        check_pipeline(cfg, fusion_given)
     except OptionError as e:
         msg = str(e).split(": ", 1)[1]
         raise _at(where, OPTION_KEYS.get(e.option, e.option), msg) from None
@@ -373,22 +401,3 @@ def dump(cfg: PipelineConfig, path: str | Path) -> Path:
     with atomic_write(path) as f:
         yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
     return Path(path)
-
-
-def flags_dict(cfg: MineConfig, source: dict, judges=(), rules=(), combine: str = "any", engine: str = "single",
-               ray_address: str = "local") -> dict:
-    """The config dict of `hardneg mine`'s flags (a MineConfig plus data, validation and engine options)."""
-    data = {"path": source.get("data") or "", **{k: v for k, v in source.items() if k != "data"},
-            "min_relevance": cfg.min_relevance}
-    return {"data": data,
-            "retrieve": {"retrievers": list(cfg.retrievers), "fusion": cfg.fusion, "depth": cfg.depth,
-                         "batch_size": cfg.batch_size, "backend": cfg.backend, "precision": cfg.precision,
-                         "search": cfg.search,
-                         "engine": engine, "ray_address": ray_address},
-            "select": {"strategy": cfg.strategy, "num_negatives": cfg.num_negatives, "seed": cfg.seed,
-                       "pos_score": cfg.pos_score, "short": cfg.short, "min_score": cfg.min_score,
-                       "max_score": cfg.max_score, "dedup_negatives": cfg.dedup_negatives},
-            "validate": {"judges": list(judges), "rules": list(rules), "combine": combine, "policy": cfg.policy,
-                         "drop_query": cfg.drop_query, "cascade": cfg.cascade, "target_fn_rate": cfg.target_fn_rate,
-                         "margin_judge": cfg.margin_judge},
-            "export": {"formats": list(cfg.formats), "prompt": cfg.prompt}, "out": cfg.out}

@@ -12,29 +12,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from typing import Callable
-
-from hardneg.io import fingerprint, is_done, mark_done, read_done
-from hardneg.pipeline.mine import MineResult, to_mined, validation_counts, write_summary
+from hardneg.io import fingerprint, is_done, mark_done
+from hardneg.pipeline.context import Context, Given
+from hardneg.pipeline.mine_steps import export, retrieve, select, validate
 from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, generate_key, generated, run_generate, train
 from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
-from hardneg.pipeline.steps import Prep, build_candidates, default_depth, make_retrievers, select_step
-from hardneg.types import Candidates, Dataset, Selection
+from hardneg.pipeline.result import MineResult, to_mined, write_summary
+from hardneg.pipeline.steps import Prep, default_depth, make_retrievers, prepare, select_step
+from hardneg.types import Dataset, Selection
 
 STEPS = ("retrieve", "select", "validate", "export", "train", "evaluate")
-PAUSE = "HARDNEG_PAUSE_AT"  # test hook: `STEP` makes that step touch $HARDNEG_PAUSE_FILE and sleep at a known point
-
-
-def pause(step: str) -> None:
-    """Stop here when $HARDNEG_PAUSE_AT names this step (lets a test kill the run at a known point)."""
-    if os.environ.get(PAUSE) == step:
-        Path(os.environ["HARDNEG_PAUSE_FILE"]).touch()
-        time.sleep(3600)
 
 
 def data_hash(ds: Dataset) -> str:
@@ -117,11 +107,11 @@ class SingleEngine:
 
     name = "single"
 
-    def retrievers(self, cfg, prep: Prep, ready: list | None = None) -> list:
-        return ready if ready is not None else make_retrievers(cfg)
+    def retrievers(self, cfg: PipelineConfig, prep: Prep, ready: list | None = None) -> list:
+        return ready if ready is not None else make_retrievers(cfg.retrieve, cfg.show_progress)
 
-    def select(self, cands, cfg, prep: Prep, retrievers: list, st=None) -> Selection:
-        return select_step(cands, cfg, prep, retrievers, st)
+    def select(self, cands, cfg: PipelineConfig, prep: Prep, retrievers: list) -> Selection:
+        return select_step(cands, cfg.select, prep, retrievers)
 
     def judges(self, specs: list, options: dict) -> list:
         """The judges validate() runs: here the specs themselves (it builds each judge once)."""
@@ -139,152 +129,6 @@ def make_engine(cfg: PipelineConfig):
 
     work = Path(cfg.out) / "ray" if cfg.out else Path("hardneg-ray")
     return RayEngine(RayOptions(address=cfg.retrieve.ray_address), work)
-
-
-@dataclass
-class Given:
-    """What a front-end hands run() in place of steps: the retrieve and select outputs of an earlier run
-    (those steps are then not run), folders for a step's files (step -> folder, default config.out) and a
-    callback `on_judge(judged, total)` for validation progress. `hardneg validate RUN_DIR` uses all three."""
-
-    candidates: Candidates | None = None
-    selection: Selection | None = None
-    dirs: dict[str, Path] = field(default_factory=dict)
-    on_judge: Callable[[int, int], None] | None = None
-
-
-@dataclass
-class Context:
-    """What the steps pass along: the config, the data, and each step's output."""
-
-    cfg: PipelineConfig
-    ds: Dataset
-    prep: Prep
-    engine: object
-    given: Given = field(default_factory=Given)
-    ready: list | None = None
-    retrievers: list | None = None
-    indexed: bool = False  # the retrievers hold the corpus (the retrieve step ran in this process)
-    cands: object = None
-    excluded: dict = field(default_factory=dict)
-    sel: Selection | None = None
-    validation: dict = field(default_factory=dict)
-    exported: dict = field(default_factory=dict)
-    trained: dict = field(default_factory=dict)
-    evaluation: dict = field(default_factory=dict)
-    result: object = None  # the ValidationResult when the validate step ran here
-
-    @property
-    def out(self) -> Path | None:
-        return Path(self.cfg.out) if self.cfg.out else None
-
-    def dir(self, step: str) -> Path | None:
-        """Where a step writes its files (None: nowhere)."""
-        return self.given.dirs.get(step) or self.out
-
-    def models(self) -> list:
-        if self.retrievers is None:
-            self.retrievers = self.engine.retrievers(self.cfg.mine_config(), self.prep, self.ready)
-        return self.retrievers
-
-
-def _sel_meta(sel: Selection) -> dict:
-    return {"skipped": sel.skipped, "short": sel.short, "padded": sel.padded, "still_short": sel.still_short,
-            "dropped": sel.dropped}
-
-
-def retrieve(ctx: Context, load: bool) -> None:
-    """Index, search and fuse: Candidates and exclusion counts (candidates.npz, the one copy of them, with the
-    data source that `hardneg validate` reads back)."""
-    from hardneg.validate.step import CANDIDATES, load_candidates, save_candidates
-
-    path = ctx.out / CANDIDATES if ctx.out else None
-    if load:
-        ctx.cands, _, meta = load_candidates(path)
-        ctx.excluded = meta["excluded"]
-        return
-    ctx.cands, ctx.excluded = build_candidates(ctx.ds, ctx.cfg.mine_config(), ctx.prep, ctx.models(),
-                                               ctx.cfg.select.strategy)
-    ctx.indexed = True
-    pause("retrieve")
-    if path:
-        save_candidates(path, ctx.cands, meta={**ctx.cfg.source(), "excluded": ctx.excluded})
-
-
-def select(ctx: Context, load: bool) -> None:
-    """Choose negatives by the strategy: the Selection (steps/select.npz; its queries are the candidates')."""
-    from hardneg.validate.step import SELECTED, load_selection, save_selection
-
-    path = ctx.out / SELECTED if ctx.out else None
-    if load:
-        ctx.sel, _ = load_selection(path, ctx.cands.query_ids)
-        return
-    rs = ctx.models()
-    if ctx.cfg.select.strategy.from_corpus and not ctx.indexed:  # `random` scores corpus draws with them
-        for r in rs:
-            r.index(ctx.ds.corpus)
-        ctx.indexed = True
-    ctx.sel = ctx.engine.select(ctx.cands, ctx.cfg.mine_config(), ctx.prep, rs, ctx.cfg.select.strategy)
-    if path:
-        save_selection(path, ctx.sel, {"selection": _sel_meta(ctx.sel)})
-
-
-def validate(ctx: Context, load: bool) -> None:
-    """Judge the picks, drop false negatives, refill (validation/ audit and steps/validate.npz)."""
-    from hardneg.validate.step import load_selection, save_selection, validate_selection
-
-    path = ctx.out / "steps/validate.npz" if ctx.out else None
-    if load:
-        ctx.sel, meta = load_selection(path, ctx.sel.query_ids)
-        ctx.validation = meta["validation"]
-        return
-    v = ctx.cfg.validate
-    labels = None
-    if v.review:
-        from hardneg.review.labels import read_review, resolve
-
-        labels = read_review(resolve(v.review, ctx.cfg.out))
-    opts = {k: {"batch_size": v.batch_size} for k in ("cross-encoder", "llm")} if v.batch_size else {}
-    judges = ctx.engine.judges(v.judges, opts)  # specs (built in validate()) or the engine's judge objects
-    try:
-        ctx.sel, res = validate_selection(ctx.ds, ctx.cands, ctx.sel, judges, v.rules, v.combine,
-                                          ctx.cfg.select.pos_score, out=ctx.dir("validate"),
-                                          split=ctx.cfg.data.split, review=labels, judge_options=opts,
-                                          refill_margin=v.refill_margin, progress=ctx.given.on_judge,
-                                          **ctx.cfg.mine_config().validate_options())
-    finally:
-        for j in judges:
-            getattr(j, "close", lambda: None)()
-    ctx.result = res
-    ctx.validation = validation_counts(res)
-    pause("validate")
-    if path:
-        save_selection(path, ctx.sel, {"selection": _sel_meta(ctx.sel), "validation": ctx.validation})
-
-
-def export(ctx: Context, load: bool) -> None:
-    """Write each format (one file or folder at a time, each atomic)."""
-    from hardneg.export.write import export as write, parse_formats
-
-    if load:
-        ctx.exported = read_done(ctx.out / "steps/export")["exported"]
-        return
-    mcfg = ctx.cfg.mine_config()
-    mined = to_mined(ctx.ds, ctx.prep, ctx.cands, ctx.sel, mcfg)
-    if mcfg.margin_judge and "marginmse" in parse_formats(mcfg.formats):  # labels from a judge's scores
-        from hardneg.validate.spec import margin_judge
-        from hardneg.validate.step import judge_margins
-
-        (judge,) = ctx.engine.judges([margin_judge(mcfg.margin_judge, mcfg.formats)], {})
-        try:
-            mined = judge_margins(mined, judge)
-        finally:
-            getattr(judge, "close", lambda: None)()
-    for i, fmt in enumerate(parse_formats(ctx.cfg.export.formats)):
-        if i == 1:
-            pause("export")
-        if ctx.dir("export"):
-            ctx.exported.update(write(mined, ctx.dir("export"), [fmt]))
 
 
 MARKED = {"export": lambda c: {"exported": c.exported}, "train": lambda c: {"trained": c.trained}}  # in markers
@@ -348,10 +192,13 @@ def run(config: PipelineConfig, dataset: Dataset | None = None, retrievers: list
 
 def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys: dict[str, str],
            ran: dict[str, str], given: Given, engine) -> MineResult:
-    from hardneg.pipeline.mine import begin
-
-    prep, t0 = begin(ds, cfg.mine_config(), step)
-    ctx = Context(cfg, ds, prep, engine, given, retrievers)
+    t0 = time.perf_counter()
+    step("prepare")
+    prep = prepare(ds, cfg.data.min_relevance)
+    if not len(prep.queries):
+        raise ValueError(f"no query in '{ds.name}' has a positive with relevance >= {cfg.data.min_relevance}")
+    prep.timings["prepare"] = time.perf_counter() - t0
+    ctx = Context(cfg, ds, prep, engine, given, retrievers, keys=keys)
     ctx.cands, ctx.sel = given.candidates, given.selection
     done = finished(cfg.out, cfg, keys)
     redo = False
@@ -369,10 +216,11 @@ def _steps(cfg: PipelineConfig, ds: Dataset, retrievers: list | None, step, keys
         if redo and ctx.out:
             mark_done(ctx.out / "steps" / name, keys[name], **MARKED.get(name, lambda c: {})(ctx))
         prep.timings.setdefault(name, time.perf_counter() - t1)
-    res = MineResult(ctx.cands, ctx.sel, to_mined(ds, prep, ctx.cands, ctx.sel, cfg.mine_config()), ctx.excluded,
+    res = MineResult(ctx.cands, ctx.sel, to_mined(ds, prep, ctx.cands, ctx.sel, cfg), ctx.excluded,
                      exported=ctx.exported, timings=prep.timings, validation=ctx.validation,
                      extra={"steps": ran, **ctx.engine.info(),
+                            **({"depth_budget": ctx.depth_budget} if ctx.depth_budget else {}),
                             **{k: v for k, v in (("train", ctx.trained), ("eval", ctx.evaluation)) if v}})
     res.timings["total"] = time.perf_counter() - t0
-    write_summary(res, cfg.mine_config())
+    write_summary(res, cfg)
     return res

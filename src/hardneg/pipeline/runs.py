@@ -1,44 +1,32 @@
-"""The up-front plan of a mine run: every option checked, the run's fingerprint, and what to do with --out."""
+"""The up-front plan of a run: the run's fingerprint, and what to do with its out folder."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
 
-from hardneg.checks import check_mine
-from hardneg.pipeline.config import MineConfig
 from hardneg.io import fingerprint
 from hardneg.rundir import plan
 
 
-def mine_settings(cfg: MineConfig, source: dict, judges: Sequence[str] = (), rules: Sequence[str] = (),
-                  combine: str = "any", engine: str = "single") -> dict:
-    """What makes two runs the same run: the config (less out and display) plus data, validation and engine."""
-    d = {k: v for k, v in cfg.to_dict().items() if k not in ("out", "show_progress")}
-    data = source.get("data")
-    if data and Path(data).exists():
-        source = {**source, "data": str(Path(data).resolve())}
-    return {**d, **source, "judges": list(judges), "rules": list(rules), "combine": combine, "engine": engine}
-
-
-def mine_plan(cfg: MineConfig, source: dict, judges: Sequence[str] = (), rules: Sequence[str] = (),
-              combine: str = "any", engine: str = "single", fusion_given: bool = False,
-              overwrite: bool = False, check_data: bool = True) -> tuple[str, str]:
-    """Check everything (OptionError/DataError, nothing created); returns (fingerprint, 'new'|'resume'|'overwrite')."""
-    from hardneg.data.load import source_kind
-
-    check_mine(cfg, judges, rules, combine, engine, fusion_given)
-    if check_data and source.get("data"):
-        source_kind(source["data"])  # a missing file or folder, named
-    fp = fingerprint(mine_settings(cfg, source, judges, rules, combine, engine))
-    return fp, plan(cfg.out, fp, overwrite)
+def settings(cfg) -> dict:
+    """What makes two runs the same run: the mining sections (the data path resolved), less the review file
+    (new labels redo validation in the same folder) and the run folder itself."""
+    d = cfg.to_dict()
+    data = dict(d["data"])
+    if data["path"] and Path(data["path"]).exists():
+        data["path"] = str(Path(data["path"]).resolve())
+    v = {k: x for k, x in d["validate"].items() if k != "review"}
+    return {"data": data, "retrieve": d["retrieve"], "select": d["select"], "validate": v, "export": d["export"]}
 
 
 def pipeline_plan(cfg, overwrite: bool = False, check_data: bool = True) -> tuple[str, str]:
-    """mine_plan for a PipelineConfig: (fingerprint, 'new'|'resume'|'overwrite'); nothing created.
+    """(fingerprint, 'new'|'resume'|'overwrite') of a checked PipelineConfig; nothing is created.
 
     check_data=False when the caller passes a loaded dataset (data.path then only names it).
     """
-    v = cfg.validate
-    return mine_plan(cfg.mine_config(), cfg.source(), [j.text for j in v.judges], [r.text for r in v.rules],
-                     v.combine, cfg.retrieve.engine, overwrite=overwrite, check_data=check_data)
+    from hardneg.data.load import source_kind
+
+    if check_data and cfg.data.path:
+        source_kind(cfg.data.path)  # a missing file or folder, named
+    fp = fingerprint(settings(cfg))
+    return fp, plan(cfg.out, fp, overwrite) if cfg.out else "new"

@@ -1,21 +1,24 @@
-"""The mine steps: prepare -> build_candidates -> select_step -> export_step, each small and reusable."""
+"""The bodies of the retrieve and select steps every engine shares: prepare -> build_candidates -> select_step.
+
+Each reads its own section of the PipelineConfig (hardneg.pipeline.pipeline_config)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hardneg.types import Dataset, Queries
-from hardneg.pipeline.config import MineConfig
-from hardneg.types import Candidates
+from hardneg.types import Candidates, Dataset, Queries, Selection
 from hardneg.select.exclude import KIND_NAMES, excluded_rows, match_kinds, text_groups
 from hardneg.select.negatives import select_negatives
-from hardneg.types import Selection
 from hardneg.select.sample import query_keys, random_rows
-from hardneg.select.spec import Strategy, parse_strategy
+from hardneg.select.spec import Strategy
+
+if TYPE_CHECKING:
+    from hardneg.pipeline.pipeline_config import PipelineConfig, RetrieveSection, SelectSection
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,9 @@ class Prep:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def prepare(ds: Dataset, cfg: MineConfig) -> Prep:
+def prepare(ds: Dataset, min_relevance: int = 1) -> Prep:
     """Judged queries (query-file order), positives as corpus rows, text groups and exclusion lists."""
-    pos = ds.positives(cfg.min_relevance)
+    pos = ds.positives(min_relevance)
     queries = ds.queries.subset([q for q in ds.queries.ids if pos.get(q)])
     plists = [ds.corpus.indices(pos[q]) for q in queries.ids]
     p = max((len(x) for x in plists), default=0)
@@ -74,24 +77,28 @@ def _locate(rows: np.ndarray, run_rows: np.ndarray, block: int = 1024) -> np.nda
     return out
 
 
-def make_retrievers(cfg: MineConfig) -> list:
-    """Build the retrievers named in cfg.retrievers (`bm25`, `dense:minilm`, `dense:PATH`)."""
+def make_retrievers(r: RetrieveSection, show_progress: bool = False) -> list:
+    """Build the retrievers of a retrieve section (`bm25`, `dense:minilm`, `dense:PATH`)."""
     from hardneg.retrieve.spec import make_retriever
 
-    opts = {"batch_size": cfg.batch_size, "backend": cfg.backend, "precision": cfg.precision, "search": cfg.search,
-            "show_progress": cfg.show_progress}
-    return [make_retriever(s, **opts) for s in cfg.retrievers]
+    opts = {"batch_size": r.batch_size, "backend": r.backend, "precision": r.precision, "search": r.search,
+            "show_progress": show_progress}
+    return [make_retriever(str(s), **opts) for s in r.retrievers]
 
 
-def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list,
-                     st: Strategy | None = None) -> tuple[Candidates, dict]:
+def search_depth(cfg: PipelineConfig, prep: Prep) -> int:
+    """retrieve.depth, else the strategy's default depth plus what validation may drop (validate_budget)."""
+    s = cfg.select
+    return cfg.retrieve.depth or default_depth(s.strategy, s.num_negatives, prep.excl.shape[1]) + cfg.validate_budget()
+
+
+def build_candidates(ds: Dataset, cfg: PipelineConfig, prep: Prep, retrievers: list,
+                     depth: int | None = None) -> tuple[Candidates, dict]:
     """Index, search and fuse; drop excluded docs; score the positives. Returns (Candidates, exclusion counts).
 
-    `st`: the parsed strategy (parsed from cfg when None); it sets the default search depth.
+    depth: candidates searched per query (default: search_depth).
     """
-    st = st or parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
-    depth = cfg.depth or default_depth(st, cfg.num_negatives, prep.excl.shape[1]) + cfg.validate_budget
-    depth = min(depth, len(ds.corpus))
+    depth = min(depth or search_depth(cfg, prep), len(ds.corpus))
     t, runs = prep.timings, []
     for r in retrievers:
         t0 = time.perf_counter()
@@ -116,7 +123,7 @@ def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list,
     else:
         from hardneg.retrieve.fusion import fuse
 
-        fused = fuse(runs, method=cfg.fusion)
+        fused = fuse(runs, method=cfg.retrieve.fusion)
     kinds = match_kinds(fused.indices, prep.excl, prep.excl_kinds)
     excluded = {name: int((kinds == i).sum()) for i, name in enumerate(KIND_NAMES)}
     if len(runs) == 1:
@@ -146,17 +153,16 @@ def build_candidates(ds: Dataset, cfg: MineConfig, prep: Prep, retrievers: list,
     return cands, excluded
 
 
-def select_step(cands: Candidates, cfg: MineConfig, prep: Prep, retrievers: list | None = None,
-                st: Strategy | None = None) -> Selection:
-    """Choose negatives by cfg.strategy (or the parsed `st`); `random` draws from the whole corpus, scored in
-    the miner's units."""
-    st = st or parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score)
+def select_step(cands: Candidates, s: SelectSection, prep: Prep, retrievers: list | None = None) -> Selection:
+    """Choose negatives by the select section's strategy; `random` draws from the whole corpus, scored in the
+    miner's units."""
+    st = s.strategy
     if not st.from_corpus:
-        groups = np.where(cands.rows >= 0, prep.groups[np.maximum(cands.rows, 0)], -1) if cfg.dedup_negatives else None
-        return select_negatives(cands, st, cfg.num_negatives, pos_score=cfg.pos_score, short=cfg.short,
-                                seed=cfg.seed, groups=groups)
-    n = cfg.num_negatives
-    rows = random_rows(query_keys(cands.query_ids, cfg.seed), len(prep.groups), prep.excl, n)
+        groups = np.where(cands.rows >= 0, prep.groups[np.maximum(cands.rows, 0)], -1) if s.dedup_negatives else None
+        return select_negatives(cands, st, s.num_negatives, pos_score=s.pos_score, short=s.short,
+                                seed=s.seed, groups=groups)
+    n = s.num_negatives
+    rows = random_rows(query_keys(cands.query_ids, s.seed), len(prep.groups), prep.excl, n)
     scores = np.full(rows.shape, np.nan, dtype=np.float32)
     ok = rows >= 0
     if retrievers and len(retrievers) == 1 and ok.any():
@@ -169,6 +175,6 @@ def select_step(cands: Candidates, cfg: MineConfig, prep: Prep, retrievers: list
     order = np.argsort(np.where(ok, -np.nan_to_num(scores, nan=0.0), np.inf), axis=1, kind="stable")
     rows, scores = np.take_along_axis(rows, order, 1), np.take_along_axis(scores, order, 1)
     still = (rows >= 0).sum(1) < n
-    keep = ~still if cfg.short == "drop" else np.ones(len(rows), dtype=bool)
+    keep = ~still if s.short == "drop" else np.ones(len(rows), dtype=bool)
     return Selection(list(cands.query_ids), rows, scores, np.zeros(rows.shape, dtype=np.int32), keep, {},
                      int(still.sum()), 0, int(still.sum()), int((~keep).sum()))

@@ -184,7 +184,7 @@ class RayEngine:
         from hardneg.scale.bm25 import RayBM25
 
         out = []
-        for r in ready if ready is not None else make_retrievers(cfg):
+        for r in ready if ready is not None else make_retrievers(cfg.retrieve, cfg.show_progress):
             if isinstance(r, BM25Retriever):
                 r = RayBM25(r, block_rows(self.opts, len(prep.queries)))
             elif isinstance(r, DenseRetriever):
@@ -194,13 +194,13 @@ class RayEngine:
             out.append(r)
         return out
 
-    def select(self, cands, cfg, prep, retrievers: list, st=None):
-        """select_step per query block on the cluster (hardneg.scale.select.select_blocks); `st` is parsed from
-        cfg in each task (a Strategy is small, but cfg is what the block key hashes)."""
+    def select(self, cands, cfg, prep, retrievers: list):
+        """select_step per query block on the cluster (hardneg.scale.select.select_blocks), each task given
+        the config's select section."""
         from hardneg.scale.select import select_blocks
 
         self._connect()
-        return select_blocks(cands, cfg, prep, retrievers, self.work / "selected",
+        return select_blocks(cands, cfg.select, prep, retrievers, self.work / "selected",
                              block_rows(self.opts, len(prep.queries)))
 
     def judges(self, specs: list, options: dict) -> list:

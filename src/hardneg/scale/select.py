@@ -18,13 +18,13 @@ from hardneg.io import fingerprint, is_done, mark_done, read_done, write_parquet
 log = logging.getLogger(__name__)
 
 
-def _block_key(cands, cfg) -> str:
+def _block_key(cands, s) -> str:
     h = hashlib.blake2b(digest_size=16)
     for a in (cands.rows, cands.scores, cands.pos_rows, cands.pos_scores):
         h.update(np.ascontiguousarray(a).tobytes())
     h.update("\0".join(cands.query_ids).encode())
-    knobs = {k: getattr(cfg, k) for k in ("strategy", "num_negatives", "seed", "pos_score", "short", "min_score",
-                                          "max_score", "dedup_negatives")}
+    knobs = {k: getattr(s, k) for k in ("spec", "num_negatives", "seed", "pos_score", "short", "min_score",
+                                        "max_score", "dedup_negatives")}
     return fingerprint({"cands": h.hexdigest(), "cfg": knobs})
 
 
@@ -50,12 +50,12 @@ def _from_table(t: pa.Table, stats: dict):
 
 
 @ray.remote(max_retries=3)
-def select_block(cands, cfg, prep, groups: np.ndarray, out_path: str, key: str):
+def select_block(cands, s, prep, groups: np.ndarray, out_path: str, key: str):
     """select_step on one query block; stores the block's negatives atomically and returns its Selection."""
     from hardneg.pipeline.steps import select_step
 
     crash_once("select")
-    sel = select_step(cands, cfg, dataclasses.replace(prep, groups=groups))
+    sel = select_step(cands, s, dataclasses.replace(prep, groups=groups))
     write_parquet(out_path, _to_table(sel))
     mark_done(out_path, key, stats=sel.stats())
     return sel
@@ -75,16 +75,15 @@ def concat(parts: list):
                      sum(p.padded for p in parts), sum(p.still_short for p in parts), sum(p.dropped for p in parts))
 
 
-def select_blocks(cands, cfg, prep, retrievers: list, out_dir: str | Path, block_rows: int):
+def select_blocks(cands, sec, prep, retrievers: list, out_dir: str | Path, block_rows: int):
     """Negatives for every query, one Ray task per block of `block_rows` queries; finished blocks are reused.
 
     `random` (drawn from the whole corpus, scored by the retrievers) runs in the driver: it has no candidates.
     """
     from hardneg.pipeline.steps import select_step
-    from hardneg.select.spec import parse_strategy
 
-    if parse_strategy(cfg.strategy, cfg.min_score, cfg.max_score).from_corpus:
-        return select_step(cands, cfg, prep, retrievers)
+    if sec.strategy.from_corpus:  # `sec`: the config's select section
+        return select_step(cands, sec, prep, retrievers)
     out = Path(out_dir)
     q = len(cands.query_ids)
     light = dataclasses.replace(prep, groups=np.zeros(0, np.int64), doc_texts=[])
@@ -93,14 +92,14 @@ def select_blocks(cands, cfg, prep, retrievers: list, out_dir: str | Path, block
     for b, s in enumerate(range(0, q, block_rows)):
         idx = np.arange(s, min(s + block_rows, q))
         cb = cands.take(idx)
-        path, key = str(out / f"selected-{b:05d}.parquet"), _block_key(cb, cfg)
+        path, key = str(out / f"selected-{b:05d}.parquet"), _block_key(cb, sec)
         if is_done(path, key):
             stats = read_done(path)["stats"]
             parts.append(_from_table(pq.read_table(path), stats))
             continue
         pb = dataclasses.replace(light, queries=prep.queries.subset([prep.queries.ids[i] for i in idx]),
                                  pos_rows=prep.pos_rows[idx], excl=prep.excl[idx], excl_kinds=prep.excl_kinds[idx])
-        parts.append(select_block.remote(cb, cfg, pb, groups, path, key))
+        parts.append(select_block.remote(cb, sec, pb, groups, path, key))
     refs = [p for p in parts if isinstance(p, ray.ObjectRef)]
     got = dict(zip(refs, ray.get(refs)))
     return concat([got[p] if isinstance(p, ray.ObjectRef) else p for p in parts])

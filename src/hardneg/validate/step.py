@@ -229,26 +229,8 @@ def top_selection(cands: Candidates, n: int) -> Selection:
                      np.where(ok, np.arange(1, n + 1)[None, :], 0).astype(np.int32), np.ones(len(rows), bool))
 
 
-def mine_step(judges: Sequence = (), rules: Sequence = (), combine: str = "any", pos_agg: str = "min",
-              out: str | Path | None = None, meta: dict | None = None, **options):
-    """The `validate` hook for hardneg.pipeline.mine.mine(dataset, cfg, validate=...).
-
-    With `out`, saves out/candidates.npz (candidates + the selection before validation + `meta`, e.g. the
-    data source and split) so `hardneg validate out` can run later; with judges, validates the selection
-    and writes out/validation/. Returns the selection to export.
-    """
-    def step(ds: Dataset, cands: Candidates, sel: Selection) -> Selection:
-        if out:
-            save_candidates(Path(out) / CANDIDATES, cands, sel, meta)
-        if not judges:
-            return sel
-        split = (meta or {}).get("split", "train")
-        new, step.result = validate_selection(ds, cands, sel, judges, rules, combine, pos_agg, out=out, split=split,
-                                              **options)
-        pool = selection_order(cands, sel)[0].valid  # short with every candidate judged: a deeper search helps
-        step.short_depth = step.result.short & ~(pool & ~step.result.judged).any(axis=1)
-        return new
-
-    step.result = None  # the last ValidationResult, for the caller's counts
-    step.short_depth = None  # bool [Q]: queries it left short although it judged all their candidates
-    return step
+def short_for_depth(cands: Candidates, sel: Selection, res: ValidationResult) -> np.ndarray:
+    """bool [Q]: queries validation left short although it judged every candidate they had (a deeper search
+    would help them; see hardneg.validate.budget)."""
+    pool = selection_order(cands, sel)[0].valid
+    return res.short & ~(pool & ~res.judged).any(axis=1)
