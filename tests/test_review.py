@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from hardneg.cli import app
 from hardneg.data.errors import DataError
-from hardneg.review.labels import append, decision, read_review, review_codes
+from hardneg.review.labels import append, decision, read_review
+from hardneg.validate.reviewed import review_codes
 
 from _validate_helpers import tiny_candidates
 from conftest import write_tiny_beir

@@ -127,7 +127,7 @@ def checked_encoder(model, load: Callable[[str], object], docs: list[str], queri
                     batch_size: int = 32, min_overlap: float | None = None):
     """(model, precision): `model` if its precision passes the check on a sample of docs and queries
     (pseudo-queries from docs when None), else load("fp32")."""
-    from hardneg.retrieve.cache import model_fingerprint
+    from hardneg.models.load import model_fingerprint
 
     precision = getattr(model, "_hardneg_precision", "fp32")
     if precision == "fp32":
@@ -144,7 +144,7 @@ def checked_scorer(model, load: Callable[[str], object], queries: list[str], doc
                    predict: Callable[[object, list[str], list[str]], np.ndarray], tag: str = "",
                    min_overlap: float | None = None):
     """(model, precision) for a pair scorer (cross-encoder): the check scores a sample of the pairs."""
-    from hardneg.retrieve.cache import model_fingerprint
+    from hardneg.models.load import model_fingerprint
 
     precision = getattr(model, "_hardneg_precision", "fp32")
     if precision == "fp32":

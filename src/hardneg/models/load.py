@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import shutil
@@ -175,6 +176,23 @@ def fingerprint(path: str) -> str:
     return h.hexdigest()[:20]
 
 
+def model_fingerprint(model) -> str:
+    """The fingerprint set by load_sentence_transformer, else a hash of the model's weights."""
+    fp = getattr(model, "_hardneg_fingerprint", None)
+    if fp:
+        return fp
+    h = hashlib.blake2b(digest_size=10)
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    fp = h.hexdigest()
+    try:
+        model._hardneg_fingerprint = fp
+    except AttributeError:
+        pass
+    return fp
+
+
 def default_precision() -> str:
     """HARDNEG_PRECISION if set, else `auto`."""
     return os.environ.get("HARDNEG_PRECISION") or "auto"
@@ -183,8 +201,6 @@ def default_precision() -> str:
 def _apply_precision(model, path: str, backend: str, precision: str, auto: bool = False):
     """Cast to bf16/fp16 or swap in the OpenVINO / ONNX Runtime copy; tags the model with its fingerprint
     (+openvino for OpenVINO copies, so their embeddings cache apart), precision and whether `auto` chose it."""
-    from hardneg.retrieve.cache import model_fingerprint
-
     if Path(path).is_dir():  # else the embedding cache hashes the loaded fp32 weights, here, before any cast
         model._hardneg_fingerprint = fingerprint(path)
     fp = model_fingerprint(model)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hardneg.models.load import model_fingerprint
 from hardneg.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -38,23 +39,6 @@ class CacheStats:
 def text_hashes(texts: list[str]) -> np.ndarray:
     """16-byte blake2b digest of each text, as a numpy 'S16' array."""
     return np.array([hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts], dtype="S16")
-
-
-def model_fingerprint(model) -> str:
-    """The fingerprint set by load_sentence_transformer, else a hash of the model's weights."""
-    fp = getattr(model, "_hardneg_fingerprint", None)
-    if fp:
-        return fp
-    h = hashlib.blake2b(digest_size=10)
-    for name, t in model.state_dict().items():
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    fp = h.hexdigest()
-    try:
-        model._hardneg_fingerprint = fp
-    except AttributeError:
-        pass
-    return fp
 
 
 def setup_key(model, prompt: str | None, normalize: bool) -> str:

@@ -14,7 +14,7 @@ from hardneg.validate import rules as R
 from hardneg.validate.core import ACTION_NAMES, ValidationResult, doc_texts
 
 BINS = 20
-REVIEWED = ("keep", "drop", "relabel")  # by review code (hardneg.review.labels.CODE)
+REVIEWED = ("keep", "drop", "relabel")  # by review code (hardneg.validate.reviewed.CODE)
 
 
 def _f(x) -> float | None:

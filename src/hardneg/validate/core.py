@@ -13,7 +13,7 @@ import numpy as np
 
 from hardneg.data.errors import DataError
 from hardneg.types import Corpus, Dataset
-from hardneg.review.labels import review_codes
+from hardneg.validate.reviewed import review_codes
 from hardneg.types import Candidates
 from hardneg.validate import rules as R
 from hardneg.validate.judges import Judge, make_judge
