@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from hardneg.train.experiment import load_config, run_experiment
+    from hardneg.experiment.grid import load_config, run_experiment
 
     exp = load_config(a.config)
     if a.data:

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from hardneg.cli import app
-from hardneg.pipeline.demo_report import write_demo_report
+from hardneg.experiment.demo_report import write_demo_report
 
 MARKUP = "<script>alert('x')</script> & <b>bold</b>"
 

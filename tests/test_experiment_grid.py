@@ -9,7 +9,7 @@ import yaml
 from conftest import write_tiny_beir
 
 from hardneg.data.errors import DataError
-from hardneg.train import experiment as ex
+from hardneg.experiment import grid as ex
 from hardneg.train.trainer import TrainResult
 
 

@@ -99,7 +99,7 @@ def test_other_settings_are_refused_without_overwrite(tiny_beir, tmp_path):
 def test_experiment_recipe_mines_through_the_pipeline(tiny_beir, tmp_path):
     """A `hardneg` recipe runs the pipeline into its folder: validated triplets, an audit, steps reused on rerun."""
     from hardneg.data.beir import load_beir
-    from hardneg.train.recipes import Recipe, hardneg_groups
+    from hardneg.experiment.recipes import Recipe, hardneg_groups
 
     ds = load_beir(tiny_beir, "train")
     recipe = Recipe("hn", kind="hardneg", num_negatives=2, retrievers=["bm25"], strategy="top",

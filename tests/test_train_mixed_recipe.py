@@ -4,7 +4,7 @@ import pytest
 
 from hardneg.data.beir import load_beir
 from hardneg.data.errors import DataError
-from hardneg.train.recipes import Recipe, build, hardneg_groups
+from hardneg.experiment.recipes import Recipe, build, hardneg_groups
 
 
 def _recipe(**kw):

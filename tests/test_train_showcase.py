@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from hardneg.train.showcase import demo_experiment, run_training_demo
+from hardneg.experiment.showcase import demo_experiment, run_training_demo
 
 
 def test_demo_experiment_is_one_validated_cell():
@@ -21,7 +21,7 @@ def test_full_demo_is_the_q1_recipe():
     """`make demo FULL=1` trains exactly examples/q1_minilm_scifact.yaml's hardneg-percpos-teacher cell."""
     from pathlib import Path
 
-    from hardneg.train.experiment import load_config
+    from hardneg.experiment.grid import load_config
 
     q1 = load_config(Path(__file__).parents[1] / "examples" / "q1_minilm_scifact.yaml")
     full = demo_experiment("scifact", full=True)

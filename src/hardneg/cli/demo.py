@@ -1,4 +1,4 @@
-"""`hardneg demo`: the showcase on a stated slice of SciFact (see hardneg.pipeline.demo)."""
+"""`hardneg demo`: the showcase on a stated slice of SciFact (see hardneg.experiment.demo)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from hardneg.data.errors import DataError
-from hardneg.pipeline.demo import run_demo, run_showcase
+from hardneg.experiment.demo import run_demo, run_showcase
 
 
 def demo(
@@ -32,7 +32,7 @@ def demo(
         from hardneg.paths import cache_dir
 
         if not {"train", "test"} <= set(splits(resolve_dataset(data))):
-            from hardneg.train.showcase import run_training_demo
+            from hardneg.experiment.showcase import run_training_demo
 
             run_demo(data, full)
             run_training_demo(data, full)  # prints why step 2 is skipped

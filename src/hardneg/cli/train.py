@@ -85,7 +85,7 @@ def experiment(
     """Train every cell of a recipe x loss x model grid alike and score each on the test split."""
     from hardneg.checks import check_out
     from hardneg.cli.common import fail
-    from hardneg.train.experiment import load_config, run_experiment
+    from hardneg.experiment.grid import load_config, run_experiment
 
     try:
         check_out(out)
@@ -101,7 +101,7 @@ def experiment(
     except DataError as e:
         console.print(f"[red]error:[/] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
-    from hardneg.train.report import results_table
+    from hardneg.experiment.report import results_table
 
     console.print(results_table(rows, f"{exp.name}: test metrics"))
     console.print(f"results in {out}/results.md, plots in {out}/plots/")

@@ -56,7 +56,7 @@ def write_demo_report(out: str | Path, rows: list[dict], about: dict, vdir: str 
     if vdir is not None and (Path(vdir) / "summary.json").exists():
         summ, picks, vplots = caught(Path(vdir))
     inline = lambda ps: [{"name": Path(p).name, "src": _png(Path(p))} for p in ps if Path(p).exists()]  # noqa: E731
-    env = jinja2.Environment(loader=jinja2.PackageLoader("hardneg.pipeline", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("hardneg.experiment", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     page = env.get_template(TEMPLATE).render(
         about=about, keys=keys, rows=rows, summary=summ, picks=picks,

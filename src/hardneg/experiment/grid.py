@@ -18,7 +18,7 @@ from hardneg.data.errors import DataError
 from hardneg.io import atomic_write, clear, done_path, fingerprint, is_done, mark_done
 from hardneg.types import Dataset, Qrels
 from hardneg.train.losses import get_loss
-from hardneg.train.recipes import Recipe, build, load_groups, save_groups
+from hardneg.experiment.recipes import Recipe, build, load_groups, save_groups
 from hardneg.train.trainer import TrainConfig, train_bi_encoder, train_cross_encoder
 
 log = logging.getLogger(__name__)
@@ -315,7 +315,7 @@ def baseline_rows(exp: Experiment, test: Dataset, out: Path, top: int, eval_len:
 def run_experiment(exp: Experiment, out: str | Path, quick: bool = False, seed: int | None = None,
                    on_cell=None) -> list[dict]:
     """Run every cell not yet done; writes results.csv/md, plots, config and versions into `out`."""
-    from hardneg.train.report import write_outputs
+    from hardneg.experiment.report import write_outputs
 
     out = Path(out)
     seed = int(exp.train.get("seed", 42) if seed is None else seed)

@@ -1,6 +1,6 @@
 """`hardneg demo`: mine, validate, train briefly and evaluate on a stated slice of SciFact, then write an HTML report.
 
-Default: a slice that fits a coffee break on 2 CPU cores (see hardneg.train.showcase.SIZES). `--full`: BM25, MiniLM
+Default: a slice that fits a coffee break on 2 CPU cores (see hardneg.experiment.showcase.SIZES). `--full`: BM25, MiniLM
 and mpnet on the whole test split, then the Q1 recipe on every train query.
 """
 
@@ -62,9 +62,9 @@ def _named(rows: list[dict]) -> list[dict]:
 
 def run_showcase(data: str, out: Path, full: bool = False, console: Console | None = None) -> Path | None:
     """The demo on its stated slice (or `full`): baselines, mine + validate + train + evaluate, HTML report."""
-    from hardneg.pipeline.demo_report import write_demo_report
-    from hardneg.train.experiment import load_data as slice_data
-    from hardneg.train.showcase import NEGATIVES, SIZES, TEACHER, demo_experiment, run_training_demo
+    from hardneg.experiment.demo_report import write_demo_report
+    from hardneg.experiment.grid import load_data as slice_data
+    from hardneg.experiment.showcase import NEGATIVES, SIZES, TEACHER, demo_experiment, run_training_demo
 
     console = console or table_console()
     t0 = time.perf_counter()

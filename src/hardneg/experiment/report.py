@@ -83,7 +83,7 @@ def score_histograms(out: Path) -> list[Path]:
 
     plt = pyplot()
 
-    from hardneg.train.recipes import load_groups
+    from hardneg.experiment.recipes import load_groups
 
     paths = []
     for gpath in sorted((out / "recipes").glob("*.jsonl.gz")):

@@ -9,8 +9,8 @@ from pathlib import Path
 from rich.console import Console
 
 from hardneg.paths import cache_dir
-from hardneg.train.experiment import Cell, Experiment, run_experiment
-from hardneg.train.recipes import Recipe
+from hardneg.experiment.grid import Cell, Experiment, run_experiment
+from hardneg.experiment.recipes import Recipe
 
 # default: a stated slice of SciFact, about 210 CPU seconds on 2 cores from a cold cache (40 train queries, 60 test
 # queries, a 200-document corpus holding their positives; 2 negatives checked by a 64-token mpnet teacher; 1 epoch
@@ -45,7 +45,7 @@ def run_training_demo(data: str, full: bool = False, console: Console | None = N
                       out: str | Path | None = None) -> list[dict]:
     """Step 2 of the demo; done work is kept under the hardneg cache, so a re-run only prints. Returns the rows."""
     from hardneg.evaluate.report import table_console
-    from hardneg.train.report import results_table
+    from hardneg.experiment.report import results_table
 
     from hardneg.data.beir import splits
     from hardneg.data.fetch import resolve_dataset
