@@ -4,7 +4,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hardneg.cli import app
-from hardneg.pipeline.pipeline_config import ConfigError, PipelineConfig, dump, from_dict, load
+from hardneg.pipeline.config_file import dump, load
+from hardneg.pipeline.pipeline_config import ConfigError, PipelineConfig, from_dict
 from hardneg.retrieve.spec import RetrieverSpec
 from hardneg.select.spec import Strategy
 from hardneg.validate.spec import JudgeSpec

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hardneg.pipeline.pipeline_config import dump, from_dict, load
+from hardneg.pipeline.config_file import dump, load
+from hardneg.pipeline.pipeline_config import from_dict
 from hardneg.pipeline.runner import run
 
 SKIP = {"summary.json", "config.yaml", ".hardneg-run.json", ".hardneg.lock"}

@@ -134,7 +134,8 @@ def mine(
 ) -> None:
     """Mine hard negatives for every query with a positive, and export them for training."""
     from hardneg.cli.common import fail
-    from hardneg.pipeline.pipeline_config import ConfigError, load_dict
+    from hardneg.pipeline.config_file import load_dict
+    from hardneg.pipeline.pipeline_config import ConfigError
 
     if config is None:
         if data is None or out is None:
@@ -213,7 +214,7 @@ def run_cmd(
 ) -> None:
     """Run the pipeline a YAML config describes (steps already finished in its out folder are reused)."""
     from hardneg.cli.common import fail
-    from hardneg.pipeline.pipeline_config import load_dict
+    from hardneg.pipeline.config_file import load_dict
 
     try:
         raw = load_dict(config)

@@ -3,7 +3,8 @@
 run: generate -> retrieve -> select -> validate (with judges) -> export -> train -> evaluate (with their sections).
 """
 
-from hardneg.pipeline.pipeline_config import ConfigError, PipelineConfig, from_dict, load, nest
+from hardneg.pipeline.config_file import load
+from hardneg.pipeline.pipeline_config import ConfigError, PipelineConfig, from_dict, nest
 from hardneg.pipeline.result import MineResult
 from hardneg.pipeline.runner import run
 

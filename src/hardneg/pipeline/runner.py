@@ -19,7 +19,8 @@ from hardneg.io import fingerprint, is_done, mark_done
 from hardneg.pipeline.context import Context, Given
 from hardneg.pipeline.mine_steps import export, retrieve, select, validate
 from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, generate_key, generated, run_generate, train
-from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig, dump
+from hardneg.pipeline.config_file import dump
+from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig
 from hardneg.pipeline.result import MineResult, to_mined, write_summary
 from hardneg.pipeline.steps import Prep, default_depth, make_retrievers, prepare, select_step
 from hardneg.types import Dataset, Selection
