@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from hardneg.cli import app
 from hardneg.data.beir import load_beir
 from _pipeline_helpers import config, mine
-from hardneg.pipeline.steps import build_candidates, make_retrievers, prepare, select_step
+from hardneg.mining import build_candidates, make_retrievers, prepare, select_step
 
 
 def _cfg(tiny_bert, out, **kw) -> dict:

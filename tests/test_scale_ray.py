@@ -15,7 +15,7 @@ from hardneg.data.beir import load_beir  # noqa: E402
 from _pipeline_helpers import config, mine  # noqa: E402
 from hardneg.retrieve.topk import exact_topk  # noqa: E402
 from hardneg.scale.engine import RayOptions  # noqa: E402
-from hardneg.scale.mine import mine_ray  # noqa: E402
+from hardneg.api import mine_ray  # noqa: E402
 from hardneg.scale.search import CRASH_ENV, EmbShard, load_blocks, search_sharded  # noqa: E402
 from hardneg.io import write_npy  # noqa: E402
 

@@ -178,3 +178,24 @@ def mine(data: Any, model: Any = "minilm", corpus: Sequence[str] | None = None, 
     if not out:  # rows per format as the files would hold them
         res.summary["exported"] = {f: len(res.to_dataset(f)) for f in parse_formats(pcfg.export.formats)}
     return res
+
+
+def mine_ray(dataset: Dataset, config: PipelineConfig, opts=None, corpus_source: str | None = None,
+             progress=None) -> MineResult:
+    """hardneg.pipeline.run on a Ray cluster (exact search) for a PipelineConfig; returns the MineResult.
+
+    opts: hardneg.scale.RayOptions (default: a local cluster). corpus_source: the corpus file/folder to shard
+    (streamed), else the dataset's corpus is sharded.
+    With config.out the run folder resumes like any pipeline run.
+    """
+    from hardneg.checks import check_pipeline
+    from hardneg.pipeline.runner import run
+    from hardneg.pipeline.runs import pipeline_plan
+    from hardneg.scale.engine import RayEngine
+
+    cfg = replace(config, retrieve=replace(config.retrieve, engine="ray"))
+    check_pipeline(cfg)  # what the ray engine cannot do (faiss search, judge objects) is refused here
+    eng = RayEngine(opts, (opts and opts.work_dir) or (Path(cfg.out) / "ray" if cfg.out else "hardneg-ray"),
+                    corpus_source)
+    planned = pipeline_plan(cfg, check_data=False) if cfg.out else ("", "new")
+    return run(cfg, dataset, progress=progress, planned=planned, engine=eng)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from hardneg.pipeline.pipeline_config import PipelineConfig
-from hardneg.pipeline.steps import Prep
+from hardneg.mining import Prep
 from hardneg.types import Candidates, Dataset, Selection
 
 PAUSE = "HARDNEG_PAUSE_AT"  # test hook: `STEP` makes that step touch $HARDNEG_PAUSE_FILE and sleep at a known point

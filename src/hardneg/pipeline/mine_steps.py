@@ -8,7 +8,7 @@ import logging
 from hardneg.io import clear, mark_done, read_done
 from hardneg.pipeline.context import Context, pause
 from hardneg.pipeline.result import to_mined, validation_counts
-from hardneg.pipeline.steps import build_candidates, search_depth
+from hardneg.mining import build_candidates, search_depth
 from hardneg.types import Selection
 
 log = logging.getLogger(__name__)

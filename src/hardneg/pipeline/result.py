@@ -14,8 +14,8 @@ from hardneg.io import atomic_write
 from hardneg.types import Candidates, Dataset, Mined, Selection
 
 if TYPE_CHECKING:
+    from hardneg.mining import Prep
     from hardneg.pipeline.pipeline_config import PipelineConfig
-    from hardneg.pipeline.steps import Prep
 
 
 @dataclass

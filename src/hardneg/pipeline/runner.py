@@ -22,7 +22,7 @@ from hardneg.pipeline.model_steps import EVAL, GENERATED, MODEL, evaluate, gener
 from hardneg.pipeline.config_file import dump
 from hardneg.pipeline.pipeline_config import CONFIG, PipelineConfig
 from hardneg.pipeline.result import MineResult, to_mined, write_summary
-from hardneg.pipeline.steps import Prep, default_depth, make_retrievers, prepare, select_step
+from hardneg.mining import Prep, default_depth, make_retrievers, prepare, select_step
 from hardneg.types import Dataset, Selection
 
 STEPS = ("retrieve", "select", "validate", "export", "train", "evaluate")

@@ -1,6 +1,7 @@
-"""The Ray engine: the pipeline on a cluster (judges as actors), with the same results as the single-process engine."""
+"""The Ray engine: the pipeline's steps on a cluster (judges as actors), with the same results as the
+single-process engine. Run it with `hardneg mine --engine ray`, `retrieve.engine: ray` in a config, or
+hardneg.api.mine_ray."""
 
 from hardneg.scale.engine import RayOptions
-from hardneg.scale.mine import mine_ray
 
-__all__ = ["RayOptions", "mine_ray"]
+__all__ = ["RayOptions"]

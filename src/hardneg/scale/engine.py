@@ -176,7 +176,7 @@ class RayEngine:
     def retrievers(self, cfg, prep, ready: list | None = None) -> list:
         """The config's retrievers on the cluster: dense ones as RayDense (its own work folder after the first),
         BM25 as RayBM25."""
-        from hardneg.pipeline.steps import make_retrievers
+        from hardneg.mining import make_retrievers
         from hardneg.retrieve.dense import DenseRetriever
 
         self._connect()

@@ -52,7 +52,7 @@ def _from_table(t: pa.Table, stats: dict):
 @ray.remote(max_retries=3)
 def select_block(cands, s, prep, groups: np.ndarray, out_path: str, key: str):
     """select_step on one query block; stores the block's negatives atomically and returns its Selection."""
-    from hardneg.pipeline.steps import select_step
+    from hardneg.mining import select_step
 
     crash_once("select")
     sel = select_step(cands, s, dataclasses.replace(prep, groups=groups))
@@ -80,7 +80,7 @@ def select_blocks(cands, sec, prep, retrievers: list, out_dir: str | Path, block
 
     `random` (drawn from the whole corpus, scored by the retrievers) runs in the driver: it has no candidates.
     """
-    from hardneg.pipeline.steps import select_step
+    from hardneg.mining import select_step
 
     if sec.strategy.from_corpus:  # `sec`: the config's select section
         return select_step(cands, sec, prep, retrievers)

@@ -30,7 +30,7 @@ def select_negatives(cands: Candidates, st: Strategy, n: int, *, pos_score: str 
     """
     _check(n, short)
     if st.from_corpus:
-        raise ValueError("strategy 'random' draws from the whole corpus: use hardneg.pipeline.steps.select_step")
+        raise ValueError("strategy 'random' draws from the whole corpus: use hardneg.mining.select_step")
     if cands.rows.shape[1] < n:  # fewer candidates than negatives asked for: pad so every row has n slots
         pad = ((0, 0), (0, n - cands.rows.shape[1]))
         cands = Candidates(cands.query_ids, np.pad(cands.rows, pad, constant_values=-1),

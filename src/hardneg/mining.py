@@ -1,13 +1,14 @@
-"""The bodies of the retrieve and select steps every engine shares: prepare -> build_candidates -> select_step.
+"""The bodies of the retrieve and select steps that every engine runs (the single-process one in
+hardneg.pipeline.runner, the Ray one in hardneg.scale): prepare -> build_candidates -> select_step.
 
-Each reads its own section of the PipelineConfig (hardneg.pipeline.pipeline_config)."""
+Each reads its own section of a PipelineConfig (`cfg`: the whole config, `r`: its retrieve section, `s`: its
+select section); this module sits below the pipeline and the engines, so it names their types only here."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,8 +18,6 @@ from hardneg.select.negatives import select_negatives
 from hardneg.select.sample import query_keys, random_rows
 from hardneg.select.spec import Strategy
 
-if TYPE_CHECKING:
-    from hardneg.pipeline.pipeline_config import PipelineConfig, RetrieveSection, SelectSection
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ def _locate(rows: np.ndarray, run_rows: np.ndarray, block: int = 1024) -> np.nda
     return out
 
 
-def make_retrievers(r: RetrieveSection, show_progress: bool = False) -> list:
+def make_retrievers(r, show_progress: bool = False) -> list:
     """Build the retrievers of a retrieve section (`bm25`, `dense:minilm`, `dense:PATH`)."""
     from hardneg.retrieve.spec import make_retriever
 
@@ -86,13 +85,13 @@ def make_retrievers(r: RetrieveSection, show_progress: bool = False) -> list:
     return [make_retriever(str(s), **opts) for s in r.retrievers]
 
 
-def search_depth(cfg: PipelineConfig, prep: Prep) -> int:
+def search_depth(cfg, prep: Prep) -> int:
     """retrieve.depth, else the strategy's default depth plus what validation may drop (validate_budget)."""
     s = cfg.select
     return cfg.retrieve.depth or default_depth(s.strategy, s.num_negatives, prep.excl.shape[1]) + cfg.validate_budget()
 
 
-def build_candidates(ds: Dataset, cfg: PipelineConfig, prep: Prep, retrievers: list,
+def build_candidates(ds: Dataset, cfg, prep: Prep, retrievers: list,
                      depth: int | None = None) -> tuple[Candidates, dict]:
     """Index, search and fuse; drop excluded docs; score the positives. Returns (Candidates, exclusion counts).
 
@@ -153,7 +152,7 @@ def build_candidates(ds: Dataset, cfg: PipelineConfig, prep: Prep, retrievers: l
     return cands, excluded
 
 
-def select_step(cands: Candidates, s: SelectSection, prep: Prep, retrievers: list | None = None) -> Selection:
+def select_step(cands: Candidates, s, prep: Prep, retrievers: list | None = None) -> Selection:
     """Choose negatives by the select section's strategy; `random` draws from the whole corpus, scored in the
     miner's units."""
     st = s.strategy
