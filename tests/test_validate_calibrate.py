@@ -46,6 +46,21 @@ def test_choose_prefers_coverage_then_hardness():
     i = choose(c, 0.0)
     assert c.coverage[i] == 1.0 and c.cuts[i] == pytest.approx(np.nextafter(np.float32(0.9), np.float32(-1)))
     assert choose(c, -1.0) == -1
+    assert choose(c, 0.0, min_coverage=1.01) == -1  # no cut keeps that many queries full
+
+
+def test_target_out_of_reach_takes_the_closest_cut_that_keeps_queries_full():
+    # relevant at rank 1 everywhere, with negatives scoring above it: a cut that drops it leaves every query short
+    x = np.array([[0.9, 0.95, 0.97, 0.1]] * 6 + [[0.9, 0.95, 0.4, 0.1]] * 6, np.float32)
+    lab = np.array([[1, 0, 0, 0]] * 12, np.int8)
+    valid = np.ones(x.shape, bool)
+    cal = calibrate("t", "abs", x, lab, valid, n=3, target=0.0, min_positives=5, min_queries=5)
+    c = cal.curve
+    assert np.nanmin(c.fn_rate[c.coverage >= 0.5]) > 0  # 0% is only reached with under half the queries full
+    assert cal.cut is not None and "out of reach" in cal.reason and cal.to_dict()["target_met"] is False
+    assert c.coverage[cal.index] >= 0.5 and c.fn_rate[cal.index] == np.nanmin(c.fn_rate[c.coverage >= 0.5])
+    ok = calibrate("t", "abs", x, lab, valid, n=3, target=0.5, min_positives=5, min_queries=5)
+    assert ok.to_dict()["target_met"] is True
 
 
 def test_too_little_signal_falls_back():
@@ -113,9 +128,17 @@ def test_validate_calibrates_from_review_labels():
     labels |= {(q, ds.corpus.ids[cand.rows[i, 1]]): False for i, q in enumerate(cand.query_ids)}
     lab = review_labels(labels, cand, ds.corpus.ids, 4)
     assert (lab[:, 0] == 1).all() and (lab[:, 1] == 0).all() and (lab[:, 2:] == -1).all()
-    res = validate(cand, ds, [judge], ["abs:0.99"], num_negatives=3, target_fn_rate=0.01, labels=labels)
+    top = {ds.corpus.texts[r] for r in cand.rows[:, 0]}
+
+    class Sharp:  # the judge scores the reviewed-relevant candidates above every other one
+        compares, units, name = "query", "test", "teacher"
+
+        def score_pairs(self, queries, texts):
+            return np.where([x in top for x in texts], 0.9, judge.score_pairs(queries, texts)).astype(np.float32)
+
+    res = validate(cand, ds, [Sharp()], ["abs:0.99"], num_negatives=3, target_fn_rate=0.01, labels=labels)
     cal = res.calibration["teacher"]
-    assert cal["source"] == "review labels" and cal["value"] is not None
+    assert cal["source"] == "review labels" and cal["value"] is not None and cal["target_met"], cal["reason"]
     assert res.dropped[:, 0].all()  # the reviewed-relevant candidates fall above the calibrated cut
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 MIN_POSITIVES = 10  # labelled relevant candidates needed to calibrate
 MIN_QUERIES = 10
+MIN_COVERAGE = 0.5  # a cut leaving fewer queries full is no answer: the target counts as out of reach
 
 
 @dataclass
@@ -88,13 +89,23 @@ def curve(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int, cuts: np
     return Curve(np.asarray(cuts, dtype=np.float64), out[0], out[1], out[2], out[3].astype(np.int64))
 
 
-def choose(c: Curve, target: float) -> int:
-    """Index of the cut meeting fn_rate <= target with the most queries full, then the hardest negatives
-    (lowest mean rank), then the loosest cut; -1 when no cut meets the target."""
-    ok = np.nonzero(c.fn_rate <= target)[0]  # NaN rates (nothing labelled) never qualify
+def choose(c: Curve, target: float, min_coverage: float = MIN_COVERAGE) -> int:
+    """Index of the cut meeting fn_rate <= target with the most queries full (at least `min_coverage`), then
+    the hardest negatives (lowest mean rank), then the loosest cut; -1 when no cut meets both."""
+    ok = np.nonzero((c.fn_rate <= target) & (c.coverage >= min_coverage))[0]  # NaN rates never qualify
     if not len(ok):
         return -1
     order = np.lexsort((-c.cuts[ok], c.mean_rank[ok], -np.round(c.coverage[ok], 9)))
+    return int(ok[order[0]])
+
+
+def closest(c: Curve, min_coverage: float = MIN_COVERAGE) -> int:
+    """Index of the lowest fn_rate among cuts keeping at least `min_coverage` of queries full (then the most
+    full, the hardest, the loosest); -1 when none does."""
+    ok = np.nonzero(~np.isnan(c.fn_rate) & (c.coverage >= min_coverage))[0]
+    if not len(ok):
+        return -1
+    order = np.lexsort((-c.cuts[ok], c.mean_rank[ok], -np.round(c.coverage[ok], 9), np.round(c.fn_rate[ok], 9)))
     return int(ok[order[0]])
 
 
@@ -114,11 +125,18 @@ def calibrate(judge: str, kind: str, x: np.ndarray, labels: np.ndarray, valid: n
                            nq, npos)
     c = curve(x[has], labels[has], valid[has], n, candidate_cuts(x[has], labels[has], valid[has]))
     i = choose(c, target)
-    if i < 0:
-        return Calibration(judge, kind, None, f"no threshold reaches a false-negative rate of {target:g} "
-                           f"(lowest {np.nanmin(c.fn_rate):.4f}); default rule kept", nq, npos, c)
-    return Calibration(judge, kind, float(c.cuts[i]), f"fn_rate {c.fn_rate[i]:.4f} <= {target:g} with "
-                       f"{c.coverage[i]:.3f} of queries full, mean rank {c.mean_rank[i]:.2f}", nq, npos, c, i)
+    if i >= 0:
+        return Calibration(judge, kind, float(c.cuts[i]), f"fn_rate {c.fn_rate[i]:.4f} <= {target:g} with "
+                           f"{c.coverage[i]:.3f} of queries full, mean rank {c.mean_rank[i]:.2f}", nq, npos, c, i,
+                           {"target_met": True})
+    j = closest(c)
+    if j < 0:
+        return Calibration(judge, kind, None, f"no threshold keeps {MIN_COVERAGE:g} of queries full; default rule "
+                           "kept", nq, npos, c, extra={"target_met": False})
+    return Calibration(judge, kind, float(c.cuts[j]), f"target {target:g} out of reach with at least "
+                       f"{MIN_COVERAGE:g} of queries full: the closest, fn_rate {c.fn_rate[j]:.4f} with "
+                       f"{c.coverage[j]:.3f} full, mean rank {c.mean_rank[j]:.2f}, was taken", nq, npos, c, j,
+                       {"target_met": False})
 
 
 @dataclass
