@@ -128,3 +128,19 @@ def test_calibrated_relabel_rule_in_validate():
     res = validate(cand, ds, [judge], ["perc:0.5"], num_negatives=5, target_fn_rate=0.01,
                    policy="relabel=all,drop=any", relabel_precision=1.0)
     assert res.calibration["teacher"]["relabel"]["value"] == pytest.approx(1.0)
+
+
+def test_relabel_precision_is_a_checked_config_key_and_flag(tiny_beir, tmp_path):
+    from typer.testing import CliRunner
+
+    from hardneg.cli import app
+    from hardneg.pipeline import ConfigError, from_dict
+
+    cfg = from_dict({"validate": {"judges": ["dup:exact"], "relabel_precision": 0.75}})
+    assert cfg.validate.relabel_precision == 0.75 and from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match=r"^x.yaml: validate.relabel_precision: must be in \(0, 1\]"):
+        from_dict({"validate": {"judges": ["dup:exact"], "relabel_precision": 1.5}}, "x.yaml")
+    r = CliRunner().invoke(app, ["mine", "--data", str(tiny_beir), "--judge", "dup:exact", "--relabel-precision", "0",
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "--relabel-precision: must be in (0, 1]" in r.output
+    assert not (tmp_path / "o").exists()

@@ -77,8 +77,8 @@ def check_plot(path: str | Path | None, option: str = "--plot") -> None:
 
 def check_validation(judges: Sequence[str] = (), rules: Sequence[str] = (), combine: str = "any",
                      policy: str | None = None, drop_query: float | None = None, cascade: float | None = None,
-                     target_fn_rate: float | None = None, margin: str | None = None, formats: Sequence[str] = ()
-                     ) -> None:
+                     target_fn_rate: float | None = None, margin: str | None = None, formats: Sequence[str] = (),
+                     relabel_precision: float | None = None) -> None:
     """Judge and rule specs, the combine mode, the action policy, drop-query share, cascade band, calibration
     target and the marginmse label judge (parsed, no model loaded)."""
     from hardneg.validate.spec import COMBINE, margin_judge, parse_judge, parse_policy, parse_rule
@@ -100,6 +100,8 @@ def check_validation(judges: Sequence[str] = (), rules: Sequence[str] = (), comb
     _at_least("--cascade", cascade, 0)
     if target_fn_rate is not None and not 0.0 < target_fn_rate < 1.0:
         raise OptionError("--target-fn-rate", f"must be in (0, 1), got {target_fn_rate}")
+    if relabel_precision is not None and not 0.0 < relabel_precision <= 1.0:
+        raise OptionError("--relabel-precision", f"must be in (0, 1], got {relabel_precision}")
 
 
 def check_ray(r) -> None:
@@ -137,7 +139,7 @@ def check_pipeline(cfg, fusion_given: bool = False) -> None:
     if not _spec("--format", parse_formats, cfg.export.formats):
         raise OptionError("--format", "give at least one format")
     check_validation([getattr(j, "text", None) for j in v.judges], [x.text for x in v.rules], v.combine, v.policy, v.drop_query,
-                     v.cascade, v.target_fn_rate, v.margin_judge, cfg.export.formats)
+                     v.cascade, v.target_fn_rate, v.margin_judge, cfg.export.formats, v.relabel_precision)
     _choice("--engine", r.engine, ("single", "ray"))
     if r.engine == "ray":
         check_ray(r)

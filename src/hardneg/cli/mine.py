@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hardneg.pipeline.pipeline_config import FLAT
-from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
+from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, RELABEL_HELP, TARGET_HELP
 
 console = Console(stderr=True)
 
@@ -122,6 +122,7 @@ def mine(
     drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
     cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
     target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
+    relabel_precision: float = typer.Option(0.9, help=RELABEL_HELP),
     margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, TARGET_HELP
+from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, RELABEL_HELP, TARGET_HELP
 
 console = Console()
 JUDGE_HELP = ("Judge, repeatable: cross-encoder:PATH|HUB_ID, teacher:mpnet|PATH, llm:local[:gemma|PATH.gguf], "
@@ -63,6 +63,7 @@ def validate_cmd(
     drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
     cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
     target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
+    relabel_precision: float = typer.Option(0.9, help=RELABEL_HELP),
     margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
     query_column: Optional[str] = typer.Option(None, "--query-column", help="Query column of pair files and HF sets (default: as mined)."),
     answer_column: Optional[str] = typer.Option(None, "--answer-column", help="Answer column of pair files and HF sets (default: as mined)."),
@@ -84,7 +85,7 @@ def validate_cmd(
 
         use_precision(precision)  # teacher and cross-encoder judges
         check_validation(judge, rule, combine, policy, drop_query, cascade, target_fn_rate, margin_judge,
-                         fmt)  # every spec before any judge model loads
+                         fmt, relabel_precision)  # every spec before any judge model loads
         check_out(run_dir, "RUN_DIR")
         if review:
             review = resolve(review, run_dir)
@@ -104,7 +105,7 @@ def validate_cmd(
             "select": {"num_negatives": sel.rows.shape[1], "pos_score": pos_score},
             "validate": {"judges": judge, "rules": rule, "combine": combine, "policy": policy,
                          "drop_query": drop_query, "cascade": cascade, "target_fn_rate": target_fn_rate,
-                         "margin_judge": margin_judge, "review": str(review) if review else None,
+                         "relabel_precision": relabel_precision, "margin_judge": margin_judge, "review": str(review) if review else None,
                          "batch_size": batch_size, "refill_margin": refill_margin},
             "export": {"formats": fmt or ["flag"]}})
         cfg.export.formats = list(fmt)  # no --format: the export step writes nothing

@@ -110,7 +110,7 @@ def _judge(ctx: Context, judges: list, opts: dict):
                               out=ctx.dir("validate"), split=ctx.cfg.data.split, review=labels,
                               judge_options=opts, refill_margin=v.refill_margin, progress=ctx.given.on_judge,
                               policy=v.policy, drop_query=v.drop_query, cascade=v.cascade,
-                              target_fn_rate=v.target_fn_rate)
+                              target_fn_rate=v.target_fn_rate, relabel_precision=v.relabel_precision)
 
 
 def _deeper(ctx: Context, depth: int | None) -> None:

@@ -73,6 +73,7 @@ class ValidateSection:
     drop_query: float | None = None
     cascade: float | None = None
     target_fn_rate: float | None = None
+    relabel_precision: float = 0.9  # with target_fn_rate: the precision a calibrated relabel cut must reach
     margin_judge: str | None = None
     budget: int | None = None
     batch_size: int | None = None  # pairs per batch of cross-encoder and LLM judges; refill_margin: extra
@@ -137,6 +138,7 @@ FLAT = {"data": "data.path", "split": "data.split", "query_column": "data.query_
         "judges": "validate.judges", "rules": "validate.rules", "combine": "validate.combine",
         "review": "validate.review", "policy": "validate.policy", "drop_query": "validate.drop_query",
         "cascade": "validate.cascade", "target_fn_rate": "validate.target_fn_rate",
+        "relabel_precision": "validate.relabel_precision",
         "margin_judge": "validate.margin_judge", "validate_budget": "validate.budget",
         "refill_margin": "validate.refill_margin", "formats": "export.formats", "prompt": "export.prompt",
         "out": "out"}

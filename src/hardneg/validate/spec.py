@@ -24,6 +24,8 @@ CASCADE_HELP = ("Run judges cheap to expensive (dup, teacher, cross-encoder, llm
                 "candidates within this band of the earlier judge's cut (rule units, e.g. 0.05).")
 TARGET_HELP = ("Calibrate each judge's threshold to this false-negative rate (e.g. 0.01), from queries with >= 2 "
                "positives (extras held out); falls back to the default rule when labels are too few.")
+RELABEL_HELP = ("With --target-fn-rate and a relabel policy: the precision (0-1] a calibrated relabel cut must reach "
+                "on the held-out labels; no cut that precise relabels nothing (the candidates are dropped).")
 MARGIN_HELP = "Judge whose scores become marginmse labels (teacher:mpnet or cross-encoder:PATH); required by -f marginmse."
 _URL = re.compile(r"^(https?://[^/:]+(?::\d+)?(?:/[^:]*)?)(?::(.+))?$")
 
