@@ -74,7 +74,8 @@ def labelled(kind: str, agg: str, s: np.ndarray, pos: np.ndarray, cand: Candidat
 
 
 def _setup(cand: Candidates, ds: Dataset, n: int, labels: dict | None, depth: int | None):
-    d = min(cand.rows.shape[1], depth or 3 * n)
+    # every candidate by default: the refill draws from all of them, so the curve's coverage must too
+    d = min(cand.rows.shape[1], depth or cand.rows.shape[1])
     if labels is not None:
         lab = review_labels(labels, cand, ds.corpus.ids, d)
         return d, lab, np.nonzero((lab >= 0).any(axis=1))[0], "review labels"
