@@ -250,18 +250,19 @@ def _load_ce(path: str, backend: str, device: str | None, precision: str, auto: 
 
 def load_cross_encoder(name: str, device: str | None = None, precision: str | None = None):
     """Resolve and load a sentence-transformers CrossEncoder once per process (precision as above)."""
-    return _load(_load_ce, name, "torch", device, precision, "cross-encoder", "a local path")
+    return _load(_load_ce, name, "torch", device, precision, "cross-encoder", "a local path", int8_backend="onnx")
 
 
 def _load(loader, name: str, backend: str | None, device: str | None, precision: str | None, what: str,
-          offline: str):
-    """Resolve backend, precision and path, then call the cached `loader`; an OSError becomes a DataError."""
+          offline: str, int8_backend: str = "openvino"):
+    """Resolve backend, precision and path, then call the cached `loader`; an OSError becomes a DataError.
+    int8_backend: the runtime for an int8 copy when installed (scorers: ONNX dynamic int8, no calibration pairs)."""
     from hardneg.models.runtime import installed, resolve
 
     asked = (precision or default_precision()).lower()
     backend, precision = resolve(backend, asked, device)
-    if loader is _load_ce and backend == "openvino" and installed("onnx"):
-        backend = "onnx"  # int8 scorers: ONNX dynamic int8 (no calibration pairs)
+    if backend == "openvino" and int8_backend != backend and installed(int8_backend):
+        backend = int8_backend
     path = resolve_model(name)
     quiet_load_reports()
     stamp = _stamp(path)
