@@ -151,3 +151,13 @@ def test_tiny_fixture_falls_back_to_the_default_rule(tiny_beir):
     assert res.rules["t"][0].label() == "perc:0.95"
     with pytest.raises(ValueError, match="target"):
         validate(cand, ds, [TableJudge({}, name="t")], [], num_negatives=3, target_fn_rate=1.5)
+
+
+def test_rotations_keep_one_positive_and_hide_the_others():
+    from hardneg.validate.tune import rotations
+
+    pos_rows = np.array([[4, 5, 6], [7, -1, -1], [8, 9, -1]], np.int64)
+    q, hid = rotations(pos_rows, np.array([0, 2]))
+    assert q.tolist() == [0, 0, 0, 2, 2]
+    assert hid.tolist() == [[False, True, True], [True, False, True], [True, True, False],
+                            [False, True, False], [True, False, False]]

@@ -1,6 +1,6 @@
 """Calibrate each judge's rule to a target false-negative rate on the run's own data.
 
-Labels come from queries with two or more positives (the first is kept as the positive, the others are put
+Labels come from queries with two or more positives (each keeps one positive in turn, the others are put
 back among the candidates at their miner rank as known false negatives), or from reviewed labels
 {(query_id, doc_id): relevant}. The numbers are computed by hardneg.validate.calibrate (pure numpy).
 """
@@ -46,12 +46,13 @@ def fn_by_rank(labels: np.ndarray, valid: np.ndarray) -> list[float]:
 
 
 def rotations(pos_rows: np.ndarray, cal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-out over the calibration queries' positives: (query index [R], hidden bool [R, P]), one row per
-    (query, positive), that positive held out and the query's other positives kept."""
+    """Keep one positive, hide the rest, over the calibration queries: (query index [R], hidden bool [R, P]), one
+    row per (query, kept positive). A query with one known positive is the case where unlabelled relevant
+    documents hide among the negatives; with two positives this is leave-one-out."""
     valid = pos_rows[cal] >= 0
     ri, pj = np.nonzero(valid)
-    hid = np.zeros((len(ri), pos_rows.shape[1]), bool)
-    hid[np.arange(len(ri)), pj] = True
+    hid = valid[ri].copy()
+    hid[np.arange(len(ri)), pj] = False
     return cal[ri], hid
 
 
@@ -60,8 +61,9 @@ def labelled(kind: str, agg: str, s: np.ndarray, pos: np.ndarray, cand: Candidat
     """(x, labels, valid) for calibration: the rule statistic of the judge scores `s` [Q, K] against the
     positive reference validation would use (`agg` over the positives the query keeps).
 
-    With review labels `lab`, every positive is kept; otherwise each positive of a calibration query is held out
-    in turn (rotations()) and put back among the candidates at its miner rank as a known false negative.
+    With review labels `lab`, every positive is kept; otherwise each calibration query keeps one positive in turn
+    (rotations()) and its other positives go back among the candidates at their miner rank as known false
+    negatives.
     """
     if lab is not None:
         return R.statistic(kind, s[cal, :d], R.positive_reference(pos[cal], agg)), lab[cal], cand.valid[cal, :d]
