@@ -50,32 +50,24 @@ def summary_table(s: dict) -> Table:
     return t
 
 
-# parameter name -> key path (hardneg.pipeline.pipeline_config.FLAT, under the flags' own names)
-FLAG_KEYS = {{"retrievers": "retriever", "judges": "judge", "rules": "rule", "formats": "fmt"}.get(k, k): v
-             for k, v in FLAT.items() if k not in ("validate_budget", "refill_margin")}
-KEY_FLAGS = {k: "--" + {"fmt": "format"}.get(n, n).replace("_", "-") for n, k in FLAG_KEYS.items()}
+RENAMED = {"retriever": "retrievers", "judge": "judges", "rule": "rules", "fmt": "formats"}  # parameter -> FLAT
+PARAMS = [next((p for p, f in RENAMED.items() if f == k), k) for k in FLAT if k not in ("validate_budget",
+                                                                                         "refill_margin")]
+KEY_FLAGS = {FLAT[RENAMED.get(p, p)]: "--" + {"fmt": "format"}.get(p, p).replace("_", "-") for p in PARAMS}
 
 
 def given_flags(ctx: typer.Context, values: dict) -> dict:
     """The flags typed on the command line, as a config dict (section -> key -> value)."""
-    typed = [n for n in FLAG_KEYS  # typer's own click: compare the source by name
+    typed = [n for n in PARAMS  # typer's own click: compare the source by name
              if getattr(ctx.get_parameter_source(n), "name", "") in ("COMMANDLINE", "ENVIRONMENT")]
     return flags_dict(values, typed)
 
 
-def flags_dict(values: dict, names=FLAG_KEYS) -> dict:
-    """The flags `names` of `values` (the command's parameters) as a config dict (section -> key -> value)."""
-    out: dict = {}
-    for name in names:
-        key = FLAG_KEYS[name]
-        v = values[name]
-        v = str(v) if isinstance(v, Path) else v
-        if "." in key:
-            sec, k = key.split(".")
-            out.setdefault(sec, {})[k] = v
-        else:
-            out[key] = v
-    return out
+def flags_dict(values: dict, names=PARAMS) -> dict:
+    """The parameters `names` of `values` (the command's) as a config dict (section -> key -> value)."""
+    from hardneg.pipeline.pipeline_config import nest
+
+    return nest({RENAMED.get(n, n): str(values[n]) if isinstance(values[n], Path) else values[n] for n in names})
 
 
 def merge(base: dict, over: dict) -> dict:
