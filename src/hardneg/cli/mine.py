@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hardneg.pipeline.pipeline_config import FLAT
-from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, RELABEL_HELP, TARGET_HELP
+from hardneg.cli.common import Cascade, DropQuery, MarginJudge, Policy, RelabelPrecision, TargetFnRate
 
 console = Console(stderr=True)
 
@@ -110,12 +110,12 @@ def mine(
     rule: list[str] = typer.Option([], "--rule", help="Validation drop rule, repeatable: perc:0.95, margin:0.1, abs:T, optionally JUDGE=RULE (default: perc:0.95; llm abs:0.5; dup its threshold)."),
     review: Optional[Path] = typer.Option(None, help="review.jsonl from `hardneg review` (or OUT/FILE): with --judge, its labels override the judges."),
     combine: str = typer.Option("any", help="How validation judges' drop votes combine: any, all or majority."),
-    policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
-    drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
-    cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
-    target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
-    relabel_precision: float = typer.Option(0.9, help=RELABEL_HELP),
-    margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
+    policy: Policy = None,
+    drop_query: DropQuery = None,
+    cascade: Cascade = None,
+    target_fn_rate: TargetFnRate = None,
+    relabel_precision: RelabelPrecision = 0.9,
+    margin_judge: MarginJudge = None,
     prompt: str = typer.Option("", help="Instruction written into FlagEmbedding rows' `prompt` field."),
     engine: str = typer.Option("single", help="single (this process) or ray (encoding, search and selection on a Ray cluster)."),
     ray_address: str = typer.Option("local", help="With --engine ray: local (start a cluster here), auto, or HOST:PORT."),

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hardneg.validate.spec import CASCADE_HELP, DROP_QUERY_HELP, MARGIN_HELP, POLICY_HELP, RELABEL_HELP, TARGET_HELP
+from hardneg.cli.common import Cascade, DropQuery, MarginJudge, Policy, RelabelPrecision, TargetFnRate
 
 console = Console()
 JUDGE_HELP = ("Judge, repeatable: cross-encoder:PATH|HUB_ID, teacher:mpnet|PATH, llm:local[:gemma|PATH.gguf], "
@@ -59,12 +59,12 @@ def validate_cmd(
     split: Optional[str] = typer.Option(None, help="Qrels split (default: as recorded in candidates.npz, else train)."),
     fmt: list[str] = typer.Option([], "--format", "-f", help="Also export validated negatives in these formats (as `mine --format`)."),
     batch_size: int = typer.Option(64, help="Pairs per batch for cross-encoder and LLM judges."),
-    policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
-    drop_query: Optional[float] = typer.Option(None, help=DROP_QUERY_HELP),
-    cascade: Optional[float] = typer.Option(None, help=CASCADE_HELP),
-    target_fn_rate: Optional[float] = typer.Option(None, help=TARGET_HELP),
-    relabel_precision: float = typer.Option(0.9, help=RELABEL_HELP),
-    margin_judge: Optional[str] = typer.Option(None, help=MARGIN_HELP),
+    policy: Policy = None,
+    drop_query: DropQuery = None,
+    cascade: Cascade = None,
+    target_fn_rate: TargetFnRate = None,
+    relabel_precision: RelabelPrecision = 0.9,
+    margin_judge: MarginJudge = None,
     query_column: Optional[str] = typer.Option(None, "--query-column", help="Query column of pair files and HF sets (default: as mined)."),
     answer_column: Optional[str] = typer.Option(None, "--answer-column", help="Answer column of pair files and HF sets (default: as mined)."),
     skip_invalid: Optional[bool] = typer.Option(None, "--skip-invalid/--no-skip-invalid", help="Skip empty texts and qrels to unknown ids (default: as mined)."),
