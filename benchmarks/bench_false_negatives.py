@@ -10,7 +10,7 @@ for fold f, the queries of the other fold keep all their positives (the calibrat
 labels, as it would on a user's data), fold f keeps only its first positive and is measured.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_false_negatives.py [--data DIR] [--split train]
-        [--teacher teacher:mpnet:256] [--cross-encoder PATH] [--with-llm] [--with-st]
+        [--teacher teacher:mpnet:256] [--cross-encoder PATH | --cheap-judge teacher:minilm] [--with-llm] [--with-st]
 """
 
 from __future__ import annotations
@@ -131,6 +131,8 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=0.01, help="target false-negative rate for calibration")
     ap.add_argument("--teacher", default="teacher:mpnet:256", help="teacher judge spec")
     ap.add_argument("--cross-encoder", default=None, help="cross-encoder checkpoint for the cascade row")
+    ap.add_argument("--cheap-judge", default=None, help="with no --cross-encoder: a cascade row from this judge (e.g. "
+                                                        "teacher:minilm) to --teacher")
     ap.add_argument("--band", type=float, default=0.05, help="cascade band around the teacher's cut (perc units)")
     ap.add_argument("--relabel-precision", type=float, default=0.9, help="relabel precision the relabel row "
                     "calibrates to")
@@ -178,9 +180,14 @@ def main() -> None:
                       args.depth, cascade=args.band, combine="all", **cal)
         results.append(r)
         print("partial", r, flush=True)
+    elif args.cheap_judge:
+        r = cross_fit(args, f"cascade {args.cheap_judge} -> {tj} (band {args.band:g}, drop=all)", [args.cheap_judge, tj],
+                      [], n, args.depth, cascade=args.band, combine="all", **cal)
+        results.append(r)
+        print("partial", r, flush=True)
     else:
         print("skipped: cascade teacher -> cross-encoder (no cross-encoder checkpoint ships offline; pass "
-              "--cross-encoder PATH)", flush=True)
+              "--cross-encoder PATH, or --cheap-judge SPEC for a cascade of that judge into --teacher)", flush=True)
     if "relabel" in rows:  # relabel at the positive's level (the default relabel rule), then calibrated
         t = time.perf_counter()
         new, _ = validate_selection(ds, cands, sel, [tj], ["perc:0.95"], policy="relabel=all,drop=any")
