@@ -75,7 +75,8 @@ def validate_cmd(
 
     from hardneg.checks import check_out, check_validation
     from hardneg.pipeline.pipeline_config import from_dict
-    from hardneg.pipeline.runner import Given, run
+    from hardneg.pipeline.context import Given
+    from hardneg.pipeline.runner import run
     from hardneg.review.labels import read_review, resolve
     from hardneg.validate.step import CANDIDATES, load_run, top_selection
 
