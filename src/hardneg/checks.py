@@ -138,12 +138,14 @@ def check_pipeline(cfg, fusion_given: bool = False) -> None:
         raise OptionError("--min-score", f"{s.min_score} is above --max-score {s.max_score}")
     if not _spec("--format", parse_formats, cfg.export.formats):
         raise OptionError("--format", "give at least one format")
-    check_validation([getattr(j, "text", None) for j in v.judges], [x.text for x in v.rules], v.combine, v.policy, v.drop_query,
-                     v.cascade, v.target_fn_rate, v.margin_judge, cfg.export.formats, v.relabel_precision)
+    check_validation([getattr(j, "text", None) for j in v.judges], [x.text for x in v.rules], v.combine,
+                     v.policy, v.drop_query, v.cascade, v.target_fn_rate, v.margin_judge, cfg.export.formats,
+                     v.relabel_precision)  # a judge object has no text: None
     _choice("--engine", r.engine, ("single", "ray"))
     if r.engine == "ray":
         check_ray(r)
         if any(not hasattr(j, "text") for j in v.judges):
-            raise OptionError("--engine", "ray runs judges from specs (teacher:mpnet, ...), not judge objects")
+            raise OptionError("--engine", "ray runs judges from specs (teacher:mpnet, ...), "
+                                          "not judge objects")
     if cfg.out:
         check_out(cfg.out)

@@ -69,11 +69,16 @@ def validate(ctx: Context, load: bool) -> None:
     opts = {k: {"batch_size": v.batch_size} for k in ("cross-encoder", "llm")} if v.batch_size else {}
     judges = ctx.engine.judges(v.judges, opts)  # specs are built in validate(); judge objects used as they are
     budget = ctx.cfg.retrieve.depth is None and ctx.cfg.validate_budget() and ctx.given.candidates is None
+    labels = None
+    if v.review:  # read once, for both passes
+        from hardneg.review.labels import read_review, resolve
+
+        labels = read_review(resolve(v.review, ctx.cfg.out))
     try:
         if budget and ctx.cands.rows.shape[1] != min(search_depth(ctx.cfg, ctx.prep), len(ctx.ds.corpus)):
             _deeper(ctx, None)  # candidates an earlier run deepened: start again from the first pass
         first = ctx.sel
-        ctx.sel, res = _judge(ctx, judges, opts)
+        ctx.sel, res = _judge(ctx, judges, opts, labels)
         if budget:
             from hardneg.validate.budget import deeper_depth
             from hardneg.validate.step import short_for_depth
@@ -83,9 +88,10 @@ def validate(ctx: Context, load: bool) -> None:
             if d is not None or info["short_for_depth"]:
                 ctx.depth_budget = info
             if d is not None:
-                log.info("%d queries left short at depth %d; searching %d", info["short_for_depth"], info["first_depth"], d)
+                log.info("%d queries left short at depth %d; searching %d", info["short_for_depth"],
+                         info["first_depth"], d)
                 _deeper(ctx, d)
-                ctx.sel, res = _judge(ctx, judges, opts)
+                ctx.sel, res = _judge(ctx, judges, opts, labels)
     finally:
         for j in judges:
             getattr(j, "close", lambda: None)()
@@ -97,15 +103,12 @@ def validate(ctx: Context, load: bool) -> None:
         save_selection(path, ctx.sel, {"selection": _sel_meta(ctx.sel), "validation": ctx.validation, **extra})
 
 
-def _judge(ctx: Context, judges: list, opts: dict):
-    """One validation pass over ctx.sel: (the selection to export, the ValidationResult)."""
+def _judge(ctx: Context, judges: list, opts: dict, labels: dict | None):
+    """One validation pass over ctx.sel (`labels`: reviewed labels or None): (the selection to export, the
+    ValidationResult)."""
     from hardneg.validate.step import validate_selection
 
-    v, labels = ctx.cfg.validate, None
-    if v.review:
-        from hardneg.review.labels import read_review, resolve
-
-        labels = read_review(resolve(v.review, ctx.cfg.out))
+    v = ctx.cfg.validate
     return validate_selection(ctx.ds, ctx.cands, ctx.sel, judges, v.rules, v.combine, ctx.cfg.select.pos_score,
                               out=ctx.dir("validate"), split=ctx.cfg.data.split, review=labels,
                               judge_options=opts, refill_margin=v.refill_margin, progress=ctx.given.on_judge,
@@ -114,8 +117,8 @@ def _judge(ctx: Context, judges: list, opts: dict):
 
 
 def _deeper(ctx: Context, depth: int | None) -> None:
-    """Redo retrieve and select at `depth` (None: the default); their markers are cleared first, so a run killed in between
-    redoes them (and finds the same depth) rather than mixing two depths."""
+    """Redo retrieve and select at `depth` (None: the default); their markers are cleared first, so a run killed
+    in between redoes them (and finds the same depth) rather than mixing two depths."""
     if ctx.out:
         for s in ("retrieve", "select"):
             clear(ctx.out / "steps" / f"{s}.done")
