@@ -1,13 +1,13 @@
 """False negatives caught by validation, on queries with >= 2 positives whose extra positives are hidden.
 
-Keep each query's first positive, hide the rest, mine top-N negatives with MiniLM (hardneg mine), then validate
+Keep each query's most relevant positive, hide the rest, mine top-N negatives with MiniLM (hardneg mine), then validate
 with each setting. Prints, per setting: share of kept negatives that are hidden positives (fn_share), share of
 queries still holding N negatives (full), mean miner rank of kept negatives (rank; 1 = hardest), seconds, and for
 relabel the share of relabelled candidates that are hidden positives (relabel precision).
 
 Calibrated settings are cross-fitted in two folds so that no query is calibrated on its own hidden positives:
 for fold f, the queries of the other fold keep all their positives (the calibration reads them as held-out
-labels, as it would on a user's data), fold f keeps only its first positive and is measured.
+labels, as it would on a user's data), fold f keeps only its most relevant positive and is measured.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_false_negatives.py [--data DIR] [--split train]
         [--teacher teacher:mpnet:256] [--cross-encoder PATH | --cheap-judge teacher:minilm] [--with-llm] [--with-st]
@@ -28,12 +28,14 @@ SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets
 
 def hidden_dataset(root: str, split: str = "train", reveal: set[str] = frozenset()):
     """(dataset of the queries with >= 2 positives, one positive kept for each except those in `reveal`,
-    {qid: hidden positive ids}, the query ids)."""
+    {qid: hidden positive ids}, the query ids). The kept positive is the most relevant one (the highest
+    grade, then qrels order), as the one document a user would have labelled; graded sets such as Cranfield
+    list weakly relevant documents first."""
     from hardneg.data.beir import load_beir
     from hardneg.types import Dataset
 
     ds = load_beir(root, split, skip_invalid=True)  # Cranfield has a few empty documents
-    pos = ds.positives()
+    pos = {q: sorted(ds_pos, key=lambda d, q=q: -ds.qrels[q][d]) for q, ds_pos in ds.positives().items()}
     multi = [q for q in ds.queries.ids if len(pos.get(q, [])) >= 2]
     qrels = {q: {d: 1 for d in pos[q]} if q in reveal else {pos[q][0]: 1} for q in multi}
     hidden = {q: set(pos[q][1:]) for q in multi}
@@ -133,6 +135,8 @@ def main() -> None:
     ap.add_argument("--cross-encoder", default=None, help="cross-encoder checkpoint for the cascade row")
     ap.add_argument("--cheap-judge", default=None, help="with no --cross-encoder: a cascade row from this judge (e.g. "
                                                         "teacher:minilm) to --teacher")
+    ap.add_argument("--calibrated-rule", default=None, help="rule whose value the calibrated row tunes, e.g. "
+                    "margin:0.1 or abs:0.8 (default: the judge's default rule, perc)")
     ap.add_argument("--band", type=float, default=0.05, help="cascade band around the teacher's cut (perc units)")
     ap.add_argument("--relabel-precision", type=float, default=0.9, help="relabel precision the relabel row "
                     "calibrates to")
@@ -170,7 +174,10 @@ def main() -> None:
         print("partial", results[-1], flush=True)
     cal = {"target_fn_rate": args.target}
     if "calibrated" in rows:
-        results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}", [tj], [], n, args.depth, **cal))
+        rule = [f"teacher={args.calibrated_rule}"] if args.calibrated_rule else []
+        label = f" ({args.calibrated_rule.split(':')[0]} rule)" if args.calibrated_rule else ""
+        results.append(cross_fit(args, f"{tj} calibrated to {args.target:g}{label}", [tj], rule, n, args.depth,
+                                 **cal))
         print("partial", results[-1], flush=True)
     if "cascade" not in rows:
         pass

@@ -75,8 +75,11 @@ def test_merge_hidden_puts_positives_at_their_miner_rank():
     miner = np.array([[0.9, 0.5, -np.inf]], np.float32)
     x = np.array([[1.0, 2.0, np.nan]], np.float32)
     xs, lab, valid = merge_hidden(miner, x, np.array([[0.7, np.nan]], np.float32), np.array([[5.0, 6.0]], np.float32))
-    assert xs[0, :3].tolist() == [1.0, 5.0, 2.0] and lab[0, :3].tolist() == [0, 1, 0]
-    assert valid[0].tolist() == [True, True, True, False, False]
+    assert xs[0, :3].tolist() == [1.0, 5.0, 2.0] and lab[0, :2].tolist() == [0, 1]
+    # a search of depth 2 would have returned the held-out positive and pushed the 0.5 candidate out
+    assert valid[0].tolist() == [True, True, False, False, False] and lab[0, 2] == -1
+    _, lab, valid = merge_hidden(miner, x, np.array([[0.1, np.nan]], np.float32), np.array([[5.0, 6.0]], np.float32))
+    assert valid[0].tolist() == [True, True, False, False, False] and lab[0, :2].tolist() == [0, 0]  # below depth
 
 
 def _planted(n_q: int = 40, k: int = 12):
@@ -161,3 +164,32 @@ def test_rotations_keep_one_positive_and_hide_the_others():
     assert q.tolist() == [0, 0, 0, 2, 2]
     assert hid.tolist() == [[False, True, True], [True, False, True], [True, True, False],
                             [False, True, False], [True, False, False]]
+
+
+def test_weights_count_a_repeated_query_once():
+    """Three identical rows of query A weighed 1/3 give the curve of A and B once each."""
+    x, lab, valid = _two_kinds(reps=1)
+    cuts = np.array([0.55, 0.65, 0.8, np.inf])
+    once = curve(x, lab, valid, 2, cuts)
+    rep = [0, 0, 0, 1]
+    weighed = curve(x[rep], lab[rep], valid[rep], 2, cuts, weights=np.array([1 / 3] * 3 + [1.0]))
+    plain = curve(x[rep], lab[rep], valid[rep], 2, cuts)
+    for f in ("fn_rate", "coverage", "mean_rank"):
+        np.testing.assert_allclose(getattr(weighed, f), getattr(once, f))
+    assert plain.fn_rate[-1] == pytest.approx(4 / 8) and plain.mean_rank[0] != pytest.approx(once.mean_rank[0])
+
+
+def test_rotation_rows_weigh_one_per_query():
+    from hardneg.validate.tune import labelled
+
+    pos_rows = np.array([[0, 1, 2], [3, -1, -1], [4, 5, -1]])
+    rows = np.arange(6, 18).reshape(3, 4)
+    scores = np.tile(np.linspace(1.0, 0.4, 4, dtype=np.float32), (3, 1))
+    cand = Candidates(["a", "b", "c"], rows, scores, pos_rows, np.where(pos_rows >= 0, 1.5, np.nan), {}, {})
+    cal = np.array([0, 2])  # the queries with two or more positives
+    s = np.random.default_rng(0).random(rows.shape).astype(np.float32)
+    pos = np.random.default_rng(1).random(pos_rows.shape).astype(np.float32)
+    x, lb, valid, w = labelled("perc", "min", s, pos, cand, cal, 4)
+    assert len(w) == len(x) == 5  # 3 rotations of a, 2 of c
+    np.testing.assert_allclose(w, [1 / 3] * 3 + [1 / 2] * 2)
+    assert (lb == 1).sum() == 2 * 3 + 1 * 2  # each rotation hides the query's other positives

@@ -4,7 +4,8 @@ Pure numpy. Inputs are a rule statistic x [Q, K] per candidate (see rules.statis
 labels [Q, K] (1 = relevant, i.e. a false negative if kept; 0 = not relevant; -1 = unknown) and the candidates'
 validity, in miner order. For each cut the first N kept candidates of each query are what would be exported;
 the curve gives their false-negative rate (relevant share among the labelled ones), the share of queries that
-keep N negatives (coverage) and their mean miner position (1 = hardest).
+keep N negatives (coverage) and their mean miner position (1 = hardest). Optional row weights [Q] let a query
+that appears in several rows (one per held-out positive) count once.
 """
 
 from __future__ import annotations
@@ -69,11 +70,14 @@ def candidate_cuts(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, grid: i
     return np.unique(np.concatenate([below, rel, qs.astype(np.float32), [np.inf]]).astype(np.float64))
 
 
-def curve(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int, cuts: np.ndarray) -> Curve:
-    """The calibration curve over `cuts`; NaN x never drops (as an unanswered judge)."""
+def curve(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int, cuts: np.ndarray,
+          weights: np.ndarray | None = None) -> Curve:
+    """The calibration curve over `cuts`; NaN x never drops (as an unanswered judge). `weights` [Q]: each
+    row's weight in the rates (default 1); `labelled` stays a count."""
     x = np.asarray(x, dtype=np.float64)
     labels, valid = np.asarray(labels), np.asarray(valid, dtype=bool)
     q, k = x.shape
+    w = np.ones(q) if weights is None else np.asarray(weights, np.float64)
     pos = np.arange(1, k + 1)[None, :]
     out = np.zeros((4, len(cuts)))
     for t, cut in enumerate(cuts):
@@ -81,11 +85,11 @@ def curve(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int, cuts: np
             keep = valid & ~(x > cut)
         sel = keep & (np.cumsum(keep, axis=1) <= n)
         lab = sel & (labels >= 0)
-        nl = lab.sum()
-        out[0, t] = (sel & (labels == 1)).sum() / nl if nl else np.nan
-        out[1, t] = (sel.sum(axis=1) >= n).mean() if q else np.nan
-        out[2, t] = (pos * sel).sum() / max(sel.sum(), 1)
-        out[3, t] = nl
+        nl = w @ lab.sum(axis=1)
+        out[0, t] = w @ (sel & (labels == 1)).sum(axis=1) / nl if nl else np.nan
+        out[1, t] = w @ (sel.sum(axis=1) >= n) / w.sum() if q else np.nan
+        out[2, t] = w @ (pos * sel).sum(axis=1) / max(w @ sel.sum(axis=1), 1e-12)
+        out[3, t] = lab.sum()
     return Curve(np.asarray(cuts, dtype=np.float64), out[0], out[1], out[2], out[3].astype(np.int64))
 
 
@@ -111,10 +115,11 @@ def closest(c: Curve, min_coverage: float = MIN_COVERAGE) -> int:
 
 def calibrate(judge: str, kind: str, x: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int,
               target: float, min_positives: int = MIN_POSITIVES, min_queries: int = MIN_QUERIES,
-              queries: int | None = None) -> Calibration:
+              queries: int | None = None, weights: np.ndarray | None = None) -> Calibration:
     """Pick the cut on x for one judge. Too few labelled queries or relevant candidates, or no cut meeting the
     target: cut None with the reason (the caller keeps its default rule). `queries`: how many distinct queries
-    the rows of x come from (rows can repeat a query, one per held-out positive); default: the labelled rows."""
+    the rows of x come from (rows can repeat a query, one per held-out positive); default: the labelled rows.
+    `weights` [rows]: see curve()."""
     labels, valid = np.asarray(labels), np.asarray(valid, dtype=bool)
     has = ((labels >= 0) & valid).any(axis=1)
     npos = int(((labels == 1) & valid & ~np.isnan(x)).sum())
@@ -123,7 +128,8 @@ def calibrate(judge: str, kind: str, x: np.ndarray, labels: np.ndarray, valid: n
         return Calibration(judge, kind, None, f"too little labelled signal: {nq} labelled queries and {npos} "
                            f"relevant candidates (need {min_queries} and {min_positives}); default rule kept",
                            nq, npos)
-    c = curve(x[has], labels[has], valid[has], n, candidate_cuts(x[has], labels[has], valid[has]))
+    w = None if weights is None else np.asarray(weights, np.float64)[has]
+    c = curve(x[has], labels[has], valid[has], n, candidate_cuts(x[has], labels[has], valid[has]), w)
     i = choose(c, target)
     if i >= 0:
         return Calibration(judge, kind, float(c.cuts[i]), f"fn_rate {c.fn_rate[i]:.4f} <= {target:g} with "
@@ -150,30 +156,37 @@ class Precision:
     count: np.ndarray
 
 
-def precision_curve(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, cuts: np.ndarray) -> Precision:
-    """Precision / recall over the labelled candidates of relabelling x > cut (NaN x never relabels)."""
+def precision_curve(x: np.ndarray, labels: np.ndarray, valid: np.ndarray, cuts: np.ndarray,
+                    weights: np.ndarray | None = None) -> Precision:
+    """Precision / recall over the labelled candidates of relabelling x > cut (NaN x never relabels); `weights`
+    [Q] weigh each row's candidates in the rates (`count` stays a count)."""
     x = np.asarray(x, dtype=np.float64)
     lab = np.asarray(valid, bool) & (np.asarray(labels) >= 0) & ~np.isnan(x)
-    xs, rel = x[lab], np.asarray(labels)[lab] == 1
+    w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, np.float64)
+    xs, rel, ws = x[lab], np.asarray(labels)[lab] == 1, np.broadcast_to(w[:, None], x.shape)[lab]
     order = np.argsort(xs, kind="stable")
-    xs, rel = xs[order], rel[order]
+    xs, rel, ws = xs[order], rel[order], ws[order]
     above = len(xs) - np.searchsorted(xs, cuts, side="right")  # candidates with x > cut
-    rel_above = rel.sum() - np.concatenate([[0], np.cumsum(rel)])[len(xs) - above]
+    start = len(xs) - above
+    w_above = ws.sum() - np.concatenate([[0], np.cumsum(ws)])[start]
+    rel_above = (ws * rel).sum() - np.concatenate([[0], np.cumsum(ws * rel)])[start]
     with np.errstate(invalid="ignore", divide="ignore"):
-        prec = np.where(above > 0, rel_above / np.maximum(above, 1), np.nan)
-        rec = rel_above / rel.sum() if rel.sum() else np.full(len(cuts), np.nan)
+        prec = np.where(above > 0, rel_above / np.where(above > 0, w_above, 1), np.nan)
+        tot = (ws * rel).sum()
+        rec = rel_above / tot if tot else np.full(len(cuts), np.nan)
     return Precision(np.asarray(cuts, np.float64), prec, rec, above.astype(np.int64))
 
 
 def calibrate_relabel(judge: str, kind: str, x: np.ndarray, labels: np.ndarray, valid: np.ndarray,
-                      target: float, floor: float, min_count: int = 5) -> Calibration:
+                      target: float, floor: float, min_count: int = 5, weights: np.ndarray | None = None
+                      ) -> Calibration:
     """The relabel cut on x: the loosest cut, never below `floor` (the judge's score at the level of the known
     positive), whose relabelled labelled candidates (at least `min_count`) are relevant with precision >= target.
     No cut precise enough: cut +inf (nothing is relabelled; the drop rules still apply)."""
     ok = np.asarray(valid, bool) & (np.asarray(labels) >= 0) & ~np.isnan(x)
     cuts = np.unique(np.concatenate([np.asarray(x, np.float64)[ok], [floor, np.inf]]))  # every labelled x
     cuts = cuts[cuts >= floor]
-    p = precision_curve(x, labels, valid, cuts)
+    p = precision_curve(x, labels, valid, cuts, weights)
     ok = np.nonzero((p.precision >= target) & (p.count >= min_count))[0]
     extra = {"target_precision": target, "floor": round(float(floor), 6),
              "precision_curve": {"cut": [round(float(c), 6) if np.isfinite(c) else None for c in p.cuts],
@@ -196,7 +209,9 @@ def merge_hidden(miner: np.ndarray, x: np.ndarray, hid_miner: np.ndarray, hid_x:
 
     miner, x: [Q, K] candidates' miner scores (-inf = pad) and statistic; hid_miner, hid_x: [Q, H] the
     held-out positives' (NaN = none, or unscored by the miner). Returns (x, labels, valid) [Q, K + H] in miner
-    order (candidates first on ties); labels 1 for held-out positives, 0 for candidates.
+    order (candidates first on ties); labels 1 for held-out positives, 0 for candidates. Each row keeps as many
+    entries as it had candidates, as a search of that depth would return: a held-out positive the miner ranks
+    below them is one the search would not have found.
     """
     q = miner.shape[0]
     hv = ~np.isnan(hid_miner)
@@ -204,6 +219,10 @@ def merge_hidden(miner: np.ndarray, x: np.ndarray, hid_miner: np.ndarray, hid_x:
     valid = np.concatenate([np.isfinite(miner), hv], 1)
     lab = np.concatenate([np.zeros(miner.shape, np.int8), np.ones(hid_miner.shape, np.int8)], 1)
     xs = np.concatenate([x, hid_x], 1)
+    if not q:
+        return xs, lab, valid
     order = np.argsort(-m, axis=1, kind="stable")
     take = lambda a: np.take_along_axis(a, order, 1)  # noqa: E731
-    return take(xs), np.where(take(valid), take(lab), -1).astype(np.int8), take(valid) if q else valid
+    tv = take(valid)
+    tv &= np.cumsum(tv, axis=1) <= np.isfinite(miner).sum(axis=1, keepdims=True)
+    return take(xs), np.where(tv, take(lab), -1).astype(np.int8), tv

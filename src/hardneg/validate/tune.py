@@ -36,12 +36,13 @@ def review_labels(labels: dict, cand: Candidates, doc_ids: list[str], depth: int
     return out
 
 
-def fn_by_rank(labels: np.ndarray, valid: np.ndarray) -> list[float]:
+def fn_by_rank(labels: np.ndarray, valid: np.ndarray, weights: np.ndarray | None = None) -> list[float]:
     """Share of labelled candidates at each miner position that are relevant (the estimated false-negative
-    rate by rank), over the calibration queries."""
+    rate by rank), over the calibration queries (rows weighed by `weights`)."""
     lab = valid & (labels >= 0)
+    w = np.ones(len(labels)) if weights is None else weights
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = ((labels == 1) & lab).sum(0) / lab.sum(0)
+        r = (w @ ((labels == 1) & lab)) / (w @ lab)
     return [round(float(x), 4) if np.isfinite(x) else 0.0 for x in r]
 
 
@@ -57,22 +58,26 @@ def rotations(pos_rows: np.ndarray, cal: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def labelled(kind: str, agg: str, s: np.ndarray, pos: np.ndarray, cand: Candidates, cal: np.ndarray, d: int,
-             lab: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, labels, valid) for calibration: the rule statistic of the judge scores `s` [Q, K] against the
-    positive reference validation would use (`agg` over the positives the query keeps).
+             lab: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, labels, valid, weights) for calibration: the rule statistic of the judge scores `s` [Q, K] against
+    the positive reference validation would use (`agg` over the positives the query keeps).
 
     With review labels `lab`, every positive is kept; otherwise each calibration query keeps one positive in turn
     (rotations()) and its other positives go back among the candidates at their miner rank as known false
-    negatives.
+    negatives. Each row weighs 1 / (the query's rows), so that every query counts once, as it does when mined:
+    without it a query with P positives would count P times, with P - 1 hidden positives each time.
     """
     if lab is not None:
-        return R.statistic(kind, s[cal, :d], R.positive_reference(pos[cal], agg)), lab[cal], cand.valid[cal, :d]
+        x = R.statistic(kind, s[cal, :d], R.positive_reference(pos[cal], agg))
+        return x, lab[cal], cand.valid[cal, :d], np.ones(len(cal))
     rq, hid = rotations(cand.pos_rows, cal)
     with np.errstate(all="ignore"):
         ref = R.positive_reference(np.where(hid, np.nan, pos[rq]), agg)  # the positives the query keeps
-    return merge_hidden(cand.scores[rq, :d], R.statistic(kind, s[rq, :d], ref),
-                        np.where(hid & (cand.pos_rows[rq] >= 0), cand.pos_scores[rq], np.nan),
-                        R.statistic(kind, np.where(hid, pos[rq], np.nan), ref))
+    x, lb, valid = merge_hidden(cand.scores[rq, :d], R.statistic(kind, s[rq, :d], ref),
+                                np.where(hid & (cand.pos_rows[rq] >= 0), cand.pos_scores[rq], np.nan),
+                                R.statistic(kind, np.where(hid, pos[rq], np.nan), ref))
+    _, inv, cnt = np.unique(rq, return_inverse=True, return_counts=True)
+    return x, lb, valid, 1.0 / cnt[inv]
 
 
 def _setup(cand: Candidates, ds: Dataset, n: int, labels: dict | None, depth: int | None):
@@ -104,11 +109,11 @@ def tune_rules(js: list, rule_map: dict[str, list[RuleSpec]], cand: Candidates, 
             continue
         if len(cal):
             score(j, qi, ci)
-        x, lb, valid = labelled(first.kind, first.pos_agg or pos_agg, scores[j.name], pos[j.name], cand, cal, d,
-                                lab)
-        c = calibrate(j.name, first.kind, x, lb, valid, n, target, queries=len(cal))
+        x, lb, valid, w = labelled(first.kind, first.pos_agg or pos_agg, scores[j.name], pos[j.name], cand, cal, d,
+                                   lab)
+        c = calibrate(j.name, first.kind, x, lb, valid, n, target, queries=len(cal), weights=w)
         out[j.name] = c.to_dict(R.rule_value) | {"source": source, "target_fn_rate": target,
-                                                   "default": first.label(), "fn_by_rank": fn_by_rank(lb, valid)}
+                                                   "default": first.label(), "fn_by_rank": fn_by_rank(lb, valid, w)}
         (log.info if c.cut is not None else log.warning)("calibration of %s (%s): %s", j.name, source, c.reason)
         if c.cut is not None:
             v = R.rule_value(first.kind, c.cut)
@@ -133,11 +138,12 @@ def tune_relabel(js: list, rule_map: dict[str, list[RuleSpec]], relabels: dict[s
         rule = relabels[j.name]
         if j.compares == "positives" or not len(cal):
             continue
-        x, lb, valid = labelled(rule.kind, rule.pos_agg or pos_agg, scores[j.name], pos[j.name], cand, cal, d, lab)
+        x, lb, valid, w = labelled(rule.kind, rule.pos_agg or pos_agg, scores[j.name], pos[j.name], cand, cal, d,
+                                   lab)
         floor = R.theta(rule.kind, rule.value)
         if rule.kind == "abs":
             floor = max(floor, R.theta("abs", rule_map[j.name][0].value))
-        c = calibrate_relabel(j.name, rule.kind, x, lb, valid, target, floor)
+        c = calibrate_relabel(j.name, rule.kind, x, lb, valid, target, floor, weights=w)
         v = R.rule_value(rule.kind, c.cut)
         out[j.name] = RuleSpec(rule.kind, float(v), rule.pos_agg, rule.judge, f"{rule.kind}:{v:.4g}")
         summ[j.name] = {"value": None if not np.isfinite(v) else round(float(v), 6), "reason": c.reason,
