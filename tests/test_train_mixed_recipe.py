@@ -38,3 +38,22 @@ def test_mixed_recipe_mixes_hard_and_random_negatives(tiny_beir):
 def test_mixed_recipe_checks_its_share(share):
     with pytest.raises(DataError, match="random_share"):
         _recipe(random_share=share)
+
+
+def test_st_mine_recipe_caches_its_embeddings_per_model(tiny_beir, tiny_bert, tmp_path, monkeypatch):
+    """mine_hard_negatives' own embedding cache, in a folder per model fingerprint; a rerun reads it back and
+    gives the same negatives."""
+    from hardneg.experiment.recipes import st_mine_groups
+    from hardneg.models.load import fingerprint
+
+    monkeypatch.setenv("HARDNEG_CACHE", str(tmp_path / "cache"))
+    ds = load_beir(tiny_beir, "train")
+    recipe = Recipe("st", kind="st-mine", num_negatives=2, model=str(tiny_bert),
+                    st={"range_min": 0, "range_max": 8, "max_score": None, "relative_margin": None,
+                        "sampling_strategy": "top"})
+    first = st_mine_groups(ds, recipe)
+    folder = tmp_path / "cache" / "st-mine" / fingerprint(str(tiny_bert))
+    saved = sorted(p.name.split("_")[0] for p in folder.glob("*.npy"))
+    assert saved == ["corpus", "query"]
+    again = st_mine_groups(ds, recipe)
+    assert again.negatives == first.negatives and first.n_negatives() > 0

@@ -95,12 +95,19 @@ def st_mine_groups(ds: Dataset, recipe: Recipe, batch_size: int = 64) -> Groups:
 
     from hardneg.train.trainer import resolve
 
+    from hardneg.models.load import fingerprint
+    from hardneg.paths import cache_dir
+
     pairs = pairs_from_dataset(ds)
     opts = {**ST_RECOMMENDED, "num_negatives": recipe.num_negatives, **recipe.st}
     table = datasets.Dataset.from_dict({"query": pairs.anchors, "positive": pairs.positives})
-    out = mine_hard_negatives(table, SentenceTransformer(resolve(recipe.model)), corpus=ds.corpus.full_texts(),
+    path = resolve(recipe.model)
+    # its own embedding cache, in a folder per model: it keys files on the texts and the model card's
+    # base_model, which a local folder leaves empty
+    cache = cache_dir("st-mine", fingerprint(path))
+    out = mine_hard_negatives(table, SentenceTransformer(path), corpus=ds.corpus.full_texts(),
                               output_format="triplet", output_scores=True, batch_size=batch_size, verbose=False,
-                              **opts)
+                              cache_folder=str(cache), **opts)
     g = groups_from_table(out, f"mine_hard_negatives({recipe.name})")
     have = {(a, p) for a, p in zip(g.anchors, g.positives)}
     for a, p in zip(pairs.anchors, pairs.positives):  # pairs that got no negative still train in-batch
