@@ -93,10 +93,9 @@ def st_mine_groups(ds: Dataset, recipe: Recipe, batch_size: int = 64) -> Groups:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.util import mine_hard_negatives
 
-    from hardneg.train.trainer import resolve
-
     from hardneg.models.load import fingerprint
     from hardneg.paths import cache_dir
+    from hardneg.train.trainer import resolve
 
     pairs = pairs_from_dataset(ds)
     opts = {**ST_RECOMMENDED, "num_negatives": recipe.num_negatives, **recipe.st}
