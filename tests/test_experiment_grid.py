@@ -203,3 +203,19 @@ def test_fusion_row_is_reciprocal_rank_fusion(tmp_path):
     # rrf(k=60): d3 1/63+1/61 > d2 2/62 > d1 1/61+1/64 > d4; the relevant d2 lands second
     assert row["kind"] == "reranker+bm25 rrf" and row["cell"] == "rerank__m__r__bce+bm25"
     assert row["mrr@10"] == 0.5 and row["recall@1"] == 0.0
+
+
+def test_bi_encoders_are_scored_at_fp32_whatever_the_default(tmp_path, tiny_bert, monkeypatch):
+    from hardneg.data.load import load_data
+    from hardneg.evaluate import retrieval
+
+    monkeypatch.setenv("HARDNEG_PRECISION", "bf16")  # what `auto` picks on an AMX CPU
+    seen = []
+
+    def fake_score(r, ds, metrics, k):
+        seen.append(r.precision)
+        return {m: 0.5 for m in metrics}, None
+
+    monkeypatch.setattr(retrieval, "score_retriever", fake_score)
+    ex.evaluate_bi(str(tiny_bert), load_data(write_tiny_beir(tmp_path / "beir", "test"), split="test"))
+    assert seen == ["fp32"]

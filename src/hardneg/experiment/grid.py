@@ -178,12 +178,14 @@ def evaluate_bi(model: str, test: Dataset, k: int = 100, max_seq_length: int | N
     """Dense retrieval over the test corpus, scored by hardneg.evaluate's one path (ranx); metrics in [0, 1].
 
     max_seq_length: encode at this length (quick mode scores every model at its short length alike).
+    Scored at fp32, as rerankers are: a reduced precision (`auto` picks bf16 on AMX CPUs) would make the
+    scores depend on the machine.
     """
     from hardneg.evaluate.retrieval import score_retriever
     from hardneg.models.load import seq_length
     from hardneg.retrieve.spec import make_retriever
 
-    r = make_retriever(f"dense:{model}", show_progress=False)
+    r = make_retriever(f"dense:{model}", show_progress=False, precision="fp32")
     with seq_length(r.model, max_seq_length):
         return score_retriever(r, test, METRICS, k)[0]
 
